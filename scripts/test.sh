@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs every Yibi test suite. On a fresh Debian machine it first installs what
+# the suites need: Redis, nginx, Chromium and OpenSSL from Debian's packages,
+# npm packages for the JavaScript clients, and FerretDB built from the Go
+# module proxy. Each suite starts its own servers on loopback ports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+bin="$root/.cache/bin"
+mkdir -p "$bin"
+step() { printf '\n== %s\n' "$*"; }
+
+step "system packages"
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v nginx >/dev/null || missing+=(nginx)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v openssl >/dev/null || missing+=(openssl)
+if ((${#missing[@]})); then
+	# Package scripts must not start services: the tests start their own.
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	rm -f /usr/sbin/policy-rc.d
+fi
+echo "ok: redis-server nginx chromium openssl"
+
+step "FerretDB (test-only MongoDB-wire server)"
+(cd tools/ferretdb && go build -o "$bin/ferretdb" .)
+export YIBI_FERRETDB_BIN="$bin/ferretdb"
+export YIBI_REQUIRE_SERVICES=1
+
+step "yibi binary"
+go build -o "$bin/yibi" ./cmd/yibi
+export YIBI_BIN="$bin/yibi"
+
+step "gofmt, go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go'; git ls-files --others --exclude-standard '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
+go vet ./...
+
+step "go test -race"
+go test -race -count=1 -timeout 20m ./...
+
+step "fuzz (brief)"
+go test -run='^$' -fuzz='^FuzzHeaders$' -fuzztime=20s ./wxsession
+
+step "JavaScript clients (node --test, Playwright on Chromium)"
+(cd clients && npm ci --no-audit --no-fund --loglevel=error && node --test)

@@ -1,0 +1,90 @@
+package wxsession
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"strconv"
+)
+
+// Reasons of the session error envelope (the "reason" field). The 2016
+// client retries a login on ReasonSessionExpired and ReasonExchangeFailed
+// and fails the call on anything else, including an absent reason.
+const (
+	// ReasonSessionExpired: X-WX-Code is not (or no longer) a live session.
+	ReasonSessionExpired = "ERR_SESSION_EXPIRED"
+	// ReasonExchangeFailed: WeChat refused the code, or could not be asked.
+	ReasonExchangeFailed = "ERR_SESSION_KEY_EXCHANGE_FAILED"
+	// ReasonUntrustedRawData: X-WX-Signature does not match rawData.
+	ReasonUntrustedRawData = "ERR_UNTRUSTED_RAW_DATA"
+)
+
+// Results passed to Config.OnLogin besides the reasons above. They are
+// labels for metrics and logs only; clients never see them.
+const (
+	// ResultOK: the login succeeded.
+	ResultOK = "ok"
+	// ResultBadRequest: X-WX-RawData or X-WX-Code was malformed or too large.
+	ResultBadRequest = "ERR_BAD_REQUEST"
+	// ResultStoreUnavailable: the session store failed.
+	ResultStoreUnavailable = "ERR_SESSION_STORE_UNAVAILABLE"
+)
+
+// Sentinel errors. The middleware answers clients with envelopes, never
+// with these texts; they are for stores, logs and errors.Is.
+var (
+	// ErrStoreUnavailable is wrapped by stores for system faults (the
+	// server is down, a timeout). The middleware answers such errors, and
+	// any other store error, with 503.
+	ErrStoreUnavailable = errors.New("wxsession: session store unavailable")
+	// ErrExchange wraps every failure of the WeChat code exchange.
+	ErrExchange = errors.New("wxsession: code exchange failed")
+	// ErrUntrustedRawData: the signature does not match rawData.
+	ErrUntrustedRawData = errors.New("wxsession: untrusted rawData")
+	// ErrBadRawData: X-WX-RawData is not URI-encoded JSON object text.
+	ErrBadRawData = errors.New("wxsession: malformed rawData")
+	// ErrBadCode: X-WX-Code is too long or holds characters a code never has.
+	ErrBadCode = errors.New("wxsession: malformed code")
+	// ErrConfig is wrapped by New for an unusable Config.
+	ErrConfig = errors.New("wxsession: invalid config")
+)
+
+// magicKey marks a JSON answer as the session layer's.
+const magicKey = "F2C224D4-2BCE-4C64-AF9F-A6D872000D1A"
+
+// WriteError answers with the session error envelope:
+//
+//	{"F2C224D4-2BCE-4C64-AF9F-A6D872000D1A":1,"reason":"…","error":{"name":"Error","message":"…"}}
+//
+// with the given HTTP status. An empty reason is left out of the object, as
+// the 2016 server did for malformed input. message reaches the client: it
+// must not hold internal error text.
+func WriteError(w http.ResponseWriter, status int, reason, message string) {
+	writeError(w, status, reason, message, "")
+}
+
+// writeError is WriteError with the optional "detail" field.
+func writeError(w http.ResponseWriter, status int, reason, message, detail string) {
+	var b bytes.Buffer
+	b.Grow(160)
+	b.WriteString(`{"` + magicKey + `":1`)
+	if reason != "" {
+		b.WriteString(`,"reason":`)
+		writeString(&b, reason)
+	}
+	b.WriteString(`,"error":{"name":"Error","message":`)
+	writeString(&b, message)
+	if detail != "" {
+		b.WriteString(`,"detail":`)
+		writeString(&b, detail)
+	}
+	b.WriteString("}}\n")
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(b.Len()))
+	// Session answers depend on per-user headers: never cache them.
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
+}

@@ -1,0 +1,246 @@
+// Package memstore is an in-process wxsession.Store: sessions live in
+// this process's memory, so they are lost on restart and not shared
+// between processes. Use it for development, tests and single-instance
+// deployments; use redisstore otherwise.
+//
+// Expired sessions are invisible at once and their memory is reclaimed
+// without a background goroutine: every Login examines a few entries and
+// drops the expired ones, which keeps expired entries to a few percent of
+// the map while logins happen. WithCleanupInterval adds a goroutine, stopped
+// by Close, for stores whose logins may stop while memory matters.
+package memstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/yibi/yibi/wxsession"
+)
+
+// sweepPerLogin is how many entries each Login examines for expiry. With
+// k examined per login, at most about 1/k of the entries are expired ones
+// in a steady state.
+const sweepPerLogin = 16
+
+// sweepPerTick bounds the entries one background sweep examines, so it
+// never holds the lock for long.
+const sweepPerTick = 8192
+
+// Store is an in-memory wxsession.Store. Build it with New. It is safe
+// for concurrent use.
+type Store struct {
+	mu      sync.RWMutex
+	codes   map[string]entry  // login code → session
+	openIDs map[string]string // openId → its live code (expires with it)
+	now     func() time.Time
+
+	interval  time.Duration
+	closeOnce sync.Once
+	stop      chan struct{}
+	stopped   chan struct{}
+}
+
+// entry is one session, kept compact: the user as its JSON encoding
+// (decoded on Get), times as Unix nanoseconds.
+type entry struct {
+	user       string
+	sessionKey string
+	openID     string
+	created    int64
+	expires    int64
+}
+
+var _ wxsession.Store = (*Store)(nil)
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithNow sets the clock; default time.Now. Tests use it to expire
+// sessions without sleeping.
+func WithNow(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// WithCleanupInterval starts a goroutine that drops expired sessions every
+// d (examining at most a few thousand entries each time); Close stops it.
+// Default: no goroutine, cleanup happens inside Login.
+func WithCleanupInterval(d time.Duration) Option { return func(s *Store) { s.interval = d } }
+
+// New returns an empty store.
+func New(opts ...Option) *Store {
+	s := &Store{
+		codes:   make(map[string]entry),
+		openIDs: make(map[string]string),
+		now:     time.Now,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.interval > 0 {
+		s.stop, s.stopped = make(chan struct{}), make(chan struct{})
+		go s.janitor()
+	}
+	return s
+}
+
+// Close stops the cleanup goroutine, if any, and waits for it to end. The
+// store stays usable. Close is idempotent and always returns nil.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		if s.stop != nil {
+			close(s.stop)
+			<-s.stopped
+		}
+	})
+	return nil
+}
+
+func (s *Store) janitor() {
+	defer close(s.stopped)
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.mu.Lock()
+			s.sweep(sweepPerTick)
+			s.mu.Unlock()
+		}
+	}
+}
+
+// sweep examines up to n entries, starting where Go's map iteration
+// happens to start (a random place), and drops the expired ones. Callers
+// hold s.mu for writing.
+func (s *Store) sweep(n int) {
+	now := s.now().UnixNano()
+	for code, e := range s.codes {
+		if n--; n < 0 {
+			return
+		}
+		if e.expires <= now {
+			s.remove(code, e)
+		}
+	}
+}
+
+// remove drops code and its openId pointer if it still points to code.
+// Callers hold s.mu for writing.
+func (s *Store) remove(code string, e entry) {
+	delete(s.codes, code)
+	if p, ok := s.openIDs[e.openID]; ok && p == code {
+		delete(s.openIDs, e.openID)
+	}
+}
+
+// Get implements wxsession.Store. Its only error is ctx's, or a stored
+// user that no longer decodes (which cannot happen with this package).
+func (s *Store) Get(ctx context.Context, code string) (wxsession.Session, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return wxsession.Session{}, false, fmt.Errorf("memstore: get: %w", err)
+	}
+	s.mu.RLock()
+	e, ok := s.codes[code]
+	now := s.now().UnixNano()
+	s.mu.RUnlock()
+	if !ok || e.expires <= now {
+		return wxsession.Session{}, false, nil
+	}
+	var sess wxsession.Session
+	if err := sess.User.UnmarshalJSON([]byte(e.user)); err != nil {
+		return wxsession.Session{}, false, fmt.Errorf("memstore: get: decode user: %w", err)
+	}
+	sess.SessionKey = e.sessionKey
+	sess.CreatedAt = time.Unix(0, e.created)
+	return sess, true, nil
+}
+
+// errTTL is returned by Login for a ttl that is not positive.
+var errTTL = errors.New("memstore: ttl must be positive")
+
+// Login implements wxsession.Store. It is atomic: everything happens under
+// one lock.
+func (s *Store) Login(ctx context.Context, code string, sess wxsession.Session, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: login: %w", err)
+	}
+	if ttl <= 0 {
+		return errTTL
+	}
+	user, err := sess.User.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("memstore: login: encode user: %w", err)
+	}
+	openID := sess.User.OpenID
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	expires := now.Add(ttl).UnixNano()
+	// One live code per user: revoke the openId's previous code.
+	if p, ok := s.openIDs[openID]; ok && p != code {
+		if old, ok := s.codes[p]; ok {
+			s.remove(p, old)
+		}
+	}
+	// The code may have been stored for another openId before (a code is
+	// used once in real life, but stay consistent anyway).
+	if prev, ok := s.codes[code]; ok && prev.openID != openID {
+		s.remove(code, prev)
+	}
+	created := sess.CreatedAt
+	if created.IsZero() {
+		created = now
+	}
+	s.codes[code] = entry{
+		user:       string(user),
+		sessionKey: sess.SessionKey,
+		openID:     openID,
+		created:    created.UnixNano(),
+		expires:    expires,
+	}
+	s.openIDs[openID] = code
+	s.sweep(sweepPerLogin)
+	return nil
+}
+
+// Delete implements wxsession.Store.
+func (s *Store) Delete(ctx context.Context, code string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: delete: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.codes[code]; ok {
+		s.remove(code, e)
+	}
+	return nil
+}
+
+// Len returns the number of live sessions. It walks every entry under a
+// read lock, so call it at metrics-scrape rates, not per request.
+func (s *Store) Len(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("memstore: len: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	now := s.now().UnixNano()
+	n := 0
+	for _, e := range s.codes {
+		if e.expires > now {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Cap returns the number of entries held, live or expired but not yet
+// reclaimed. Tests and diagnostics use it to watch memory reclamation.
+func (s *Store) Cap() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.codes)
+}

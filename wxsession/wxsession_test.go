@@ -1,0 +1,578 @@
+package wxsession_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/yibi/yibi/internal/testenv"
+	"github.com/yibi/yibi/wxsession"
+	"github.com/yibi/yibi/wxsession/memstore"
+	"github.com/yibi/yibi/wxsession/redisstore"
+)
+
+const magic = "F2C224D4-2BCE-4C64-AF9F-A6D872000D1A"
+
+// env is a middleware in front of a handler that echoes the session user,
+// with its fake WeChat, store and captured logs and OnLogin results.
+type env struct {
+	t       *testing.T
+	wx      *fakeWeChat
+	store   *memstore.Store
+	clock   *clock
+	h       http.Handler
+	logs    *syncBuffer
+	results chan string
+}
+
+type clock struct{ ns atomic.Int64 }
+
+func (c *clock) now() time.Time { return time.Unix(0, c.ns.Load()) }
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// echo answers "anonymous" or the session user's JSON.
+var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	u, ok := wxsession.FromContext(r.Context())
+	if !ok {
+		w.Write([]byte("anonymous"))
+		return
+	}
+	json.NewEncoder(w).Encode(u)
+})
+
+// newEnv builds an env; edit adjusts the config before New.
+func newEnv(t *testing.T, edit func(*wxsession.Config)) *env {
+	e := &env{t: t, wx: newFakeWeChat(t), clock: &clock{}, logs: &syncBuffer{}, results: make(chan string, 100)}
+	e.clock.ns.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	e.store = memstore.New(memstore.WithNow(e.clock.now))
+	cfg := wxsession.Config{
+		AppID: e.wx.appID, AppSecret: e.wx.secret, WeChatURL: e.wx.srv.URL,
+		Store:           e.store,
+		ExchangeTimeout: 300 * time.Millisecond,
+		Logger:          slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		OnLogin:         func(_ context.Context, result string, _ time.Duration) { e.results <- result },
+		Ignore:          func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/static/") },
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	m, err := wxsession.New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	e.h = m.Handler(echo)
+	t.Cleanup(func() {
+		for _, secret := range []string{e.wx.secret, "session_key", "sessionKey"} {
+			if strings.Contains(e.logs.String(), secret) {
+				t.Errorf("logs contain %q:\n%s", secret, e.logs)
+			}
+		}
+		e.wx.mu.Lock()
+		defer e.wx.mu.Unlock()
+		for _, key := range e.wx.keys {
+			if strings.Contains(e.logs.String(), key) {
+				t.Errorf("logs contain a session_key:\n%s", e.logs)
+			}
+		}
+	})
+	return e
+}
+
+// do sends a request with the given headers (canonicalized unless raw).
+func (e *env) do(path string, headers map[string]string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest("GET", path, nil)
+	for k, v := range headers {
+		r.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	return w
+}
+
+// loginHeaders logs user in at the fake WeChat and returns the three headers.
+func (e *env) loginHeaders(user string) map[string]string {
+	code := e.wx.login(user)
+	raw, sig := e.wx.userInfo(user)
+	return map[string]string{"X-WX-Code": code, "X-WX-RawData": encodeURIComponent(raw), "X-WX-Signature": sig}
+}
+
+// envelope is the decoded session error envelope.
+type envelope struct {
+	Magic  int     `json:"F2C224D4-2BCE-4C64-AF9F-A6D872000D1A"`
+	Reason *string `json:"reason"`
+	Error  struct {
+		Name    string `json:"name"`
+		Message string `json:"message"`
+		Detail  string `json:"detail"`
+	} `json:"error"`
+}
+
+// checkEnvelope fails unless w is an envelope with status and reason ("" = absent).
+func checkEnvelope(t *testing.T, w *httptest.ResponseRecorder, status int, reason string) envelope {
+	t.Helper()
+	if w.Code != status {
+		t.Errorf("status: got %d, want %d (body %s)", w.Code, status, w.Body)
+	}
+	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type: got %q, want application/json", ct)
+	}
+	var env envelope
+	dec := json.NewDecoder(bytes.NewReader(w.Body.Bytes()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&env); err != nil {
+		t.Fatalf("body %q: %v, want the session envelope", w.Body, err)
+	}
+	if env.Magic != 1 {
+		t.Errorf("magic key: got %d, want 1", env.Magic)
+	}
+	got := "<absent>"
+	if env.Reason != nil {
+		got = *env.Reason
+	}
+	want := reason
+	if want == "" {
+		want = "<absent>"
+	}
+	if got != want {
+		t.Errorf("reason: got %s, want %s", got, want)
+	}
+	if env.Error.Name != "Error" || env.Error.Message == "" {
+		t.Errorf("error: got %+v, want name Error and a message", env.Error)
+	}
+	return env
+}
+
+// checkUser fails unless w is the echo of a user with openID; it returns the user JSON.
+func checkUser(t *testing.T, w *httptest.ResponseRecorder, openID string) map[string]any {
+	t.Helper()
+	if w.Code != http.StatusOK {
+		t.Fatalf("status: got %d, want 200 (body %s)", w.Code, w.Body)
+	}
+	var u map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &u); err != nil {
+		t.Fatalf("body %q: %v, want user JSON", w.Body, err)
+	}
+	if u["openId"] != openID {
+		t.Errorf("openId: got %v, want %s", u["openId"], openID)
+	}
+	return u
+}
+
+func (e *env) result() string {
+	select {
+	case r := <-e.results:
+		return r
+	case <-time.After(5 * time.Second):
+		e.t.Fatal("OnLogin not called")
+		return ""
+	}
+}
+
+func TestNoCodeGoesOnAnonymous(t *testing.T) {
+	e := newEnv(t, nil)
+	for name, h := range map[string]map[string]string{
+		"NoHeaders": nil,
+		"EmptyCode": {"X-WX-Code": ""},
+		// rawData without a code is not a login: the 2016 server ignored it.
+		"RawDataOnly": {"X-WX-RawData": "%7B%7D", "X-WX-Signature": "x"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := e.do("/", h)
+			if w.Code != 200 || w.Body.String() != "anonymous" {
+				t.Errorf("got %d %q, want 200 anonymous", w.Code, w.Body)
+			}
+		})
+	}
+}
+
+func TestLogin(t *testing.T) {
+	e := newEnv(t, nil)
+	h := e.loginHeaders("alice")
+	w := e.do("/", h)
+	u := checkUser(t, w, openID("alice"))
+	if got := e.result(); got != wxsession.ResultOK {
+		t.Errorf("OnLogin result: got %q, want %q", got, wxsession.ResultOK)
+	}
+	// Every rawData field is kept, and nothing else but openId is added.
+	raw, _ := e.wx.userInfo("alice")
+	var want map[string]any
+	json.Unmarshal([]byte(raw), &want)
+	want["openId"] = openID("alice")
+	if len(u) != len(want) {
+		t.Errorf("user fields: got %v, want %v", u, want)
+	}
+	for k, v := range want {
+		if u[k] != v {
+			t.Errorf("user[%q]: got %v, want %v", k, u[k], v)
+		}
+	}
+	if strings.Contains(w.Body.String(), e.wx.keys["alice"]) {
+		t.Error("answer contains the session_key")
+	}
+
+	t.Run("CodeOnlyFound", func(t *testing.T) {
+		checkUser(t, e.do("/", map[string]string{"X-WX-Code": h["X-WX-Code"]}), openID("alice"))
+	})
+	t.Run("RetrySameLoginSucceedsWithoutExchange", func(t *testing.T) {
+		before := e.wx.exchanges.Load()
+		checkUser(t, e.do("/", h), openID("alice"))
+		if got := e.wx.exchanges.Load() - before; got != 0 {
+			t.Errorf("exchanges for a retried login: got %d, want 0", got)
+		}
+		e.result()
+	})
+	t.Run("RetryWithForgedRawDataUntrusted", func(t *testing.T) {
+		forged := map[string]string{"X-WX-Code": h["X-WX-Code"], "X-WX-RawData": encodeURIComponent(`{"nickName":"mallory"}`), "X-WX-Signature": h["X-WX-Signature"]}
+		checkEnvelope(t, e.do("/", forged), 401, wxsession.ReasonUntrustedRawData)
+		e.result()
+	})
+	t.Run("CodeOnlyUnknownExpired", func(t *testing.T) {
+		checkEnvelope(t, e.do("/", map[string]string{"X-WX-Code": "nope"}), 401, wxsession.ReasonSessionExpired)
+	})
+	t.Run("OpenIDAsCodeExpired", func(t *testing.T) {
+		checkEnvelope(t, e.do("/", map[string]string{"X-WX-Code": openID("alice")}), 401, wxsession.ReasonSessionExpired)
+	})
+	t.Run("CodeOnlyAfterTTLExpired", func(t *testing.T) {
+		e.clock.ns.Add(int64(wxsession.DefaultTTL + time.Second))
+		checkEnvelope(t, e.do("/", map[string]string{"X-WX-Code": h["X-WX-Code"]}), 401, wxsession.ReasonSessionExpired)
+	})
+}
+
+func TestReloginRevokesOldCode(t *testing.T) {
+	e := newEnv(t, nil)
+	first := e.loginHeaders("bob")
+	checkUser(t, e.do("/", first), openID("bob"))
+	second := e.loginHeaders("bob")
+	checkUser(t, e.do("/", second), openID("bob"))
+	checkEnvelope(t, e.do("/", map[string]string{"X-WX-Code": first["X-WX-Code"]}), 401, wxsession.ReasonSessionExpired)
+	checkUser(t, e.do("/", map[string]string{"X-WX-Code": second["X-WX-Code"]}), openID("bob"))
+}
+
+func TestLoginFailures(t *testing.T) {
+	tests := []struct {
+		name    string
+		setup   func(e *env, h map[string]string)
+		edit    func(t *testing.T, c *wxsession.Config)
+		status  int
+		reason  string
+		result  string
+		maxTime time.Duration
+	}{
+		{
+			name:   "BadSignatureUntrusted",
+			setup:  func(e *env, h map[string]string) { h["X-WX-Signature"] = sign("x", "y") },
+			status: 401, reason: wxsession.ReasonUntrustedRawData, result: wxsession.ReasonUntrustedRawData,
+		},
+		{
+			name:   "UpperCaseSignatureAccepted",
+			setup:  func(e *env, h map[string]string) { h["X-WX-Signature"] = strings.ToUpper(h["X-WX-Signature"]) },
+			status: 200, result: wxsession.ResultOK,
+		},
+		{
+			name:   "MissingSignatureUntrusted",
+			setup:  func(e *env, h map[string]string) { delete(h, "X-WX-Signature") },
+			status: 401, reason: wxsession.ReasonUntrustedRawData, result: wxsession.ReasonUntrustedRawData,
+		},
+		{
+			name: "RawDataTamperedUntrusted",
+			setup: func(e *env, h map[string]string) {
+				h["X-WX-RawData"] = strings.Replace(h["X-WX-RawData"], "Guangzhou", "Shenzhen", 1)
+			},
+			status: 401, reason: wxsession.ReasonUntrustedRawData, result: wxsession.ReasonUntrustedRawData,
+		},
+		{
+			name:   "UnknownCodeExchangeFailed",
+			setup:  func(e *env, h map[string]string) { h["X-WX-Code"] = "not-a-code" },
+			status: 502, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
+		},
+		{
+			name:   "WeChatBusyExchangeFailed",
+			setup:  func(e *env, h map[string]string) { e.wx.errcode.Store(-1) },
+			status: 502, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
+		},
+		{
+			name:   "WrongSecretExchangeFailed",
+			edit:   func(t *testing.T, c *wxsession.Config) { c.AppSecret = "wrong" },
+			status: 502, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
+		},
+		{
+			name: "WeChatUnreachableExchangeFailed",
+			edit: func(t *testing.T, c *wxsession.Config) {
+				srv := httptest.NewServer(http.NotFoundHandler())
+				srv.Close() // its port now refuses connections
+				c.WeChatURL = srv.URL
+			},
+			status: 503, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
+		},
+		{
+			name: "WeChatAnswersHTMLExchangeFailed",
+			edit: func(t *testing.T, c *wxsession.Config) {
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					http.Error(w, "<html>bad gateway</html>", 502)
+				}))
+				t.Cleanup(srv.Close)
+				c.WeChatURL = srv.URL
+			},
+			status: 502, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
+		},
+		{
+			name:   "WeChatSlowTimesOut",
+			setup:  func(e *env, h map[string]string) { e.wx.delay.Store(int64(5 * time.Second)) },
+			status: 503, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
+			maxTime: 2 * time.Second,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, func(c *wxsession.Config) {
+				if tt.edit != nil {
+					tt.edit(t, c)
+				}
+			})
+			h := e.loginHeaders("carol")
+			if tt.setup != nil {
+				tt.setup(e, h)
+			}
+			start := time.Now()
+			w := e.do("/", h)
+			if tt.status == 200 {
+				checkUser(t, w, openID("carol"))
+			} else {
+				checkEnvelope(t, w, tt.status, tt.reason)
+				if strings.Contains(w.Body.String(), e.wx.secret) {
+					t.Errorf("answer contains the app secret: %s", w.Body)
+				}
+			}
+			if tt.maxTime > 0 && time.Since(start) > tt.maxTime {
+				t.Errorf("took %v, want under %v", time.Since(start), tt.maxTime)
+			}
+			if got := e.result(); got != tt.result {
+				t.Errorf("OnLogin result: got %q, want %q", got, tt.result)
+			}
+		})
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	e := newEnv(t, nil)
+	good := e.loginHeaders("dave")
+	with := func(k, v string) map[string]string {
+		h := map[string]string{}
+		for hk, hv := range good {
+			h[hk] = hv
+		}
+		h[k] = v
+		return h
+	}
+	tests := []struct {
+		name    string
+		headers map[string]string
+		status  int
+		reason  string
+	}{
+		{"RawData1MBBadRequest", with("X-WX-RawData", strings.Repeat("a", 1<<20)), 400, ""},
+		{"RawDataInvalidPercentBadRequest", with("X-WX-RawData", "%7B%ZZ%7D"), 400, ""},
+		{"RawDataTruncatedPercentBadRequest", with("X-WX-RawData", "%7B%7"), 400, ""},
+		{"RawDataBrokenUTF8BadRequest", with("X-WX-RawData", "%7B%22a%22%3A%22%E4%B8%22%7D"), 400, ""},
+		{"RawDataSurrogateBadRequest", with("X-WX-RawData", "%7B%22a%22%3A%22%ED%A0%80%22%7D"), 400, ""},
+		{"RawDataNotJSONBadRequest", with("X-WX-RawData", "hello"), 400, ""},
+		{"RawDataArrayBadRequest", with("X-WX-RawData", "%5B1%5D"), 400, ""},
+		{"RawDataNullBadRequest", with("X-WX-RawData", "null"), 400, ""},
+		{"RawDataStringBadRequest", with("X-WX-RawData", "%22x%22"), 400, ""},
+		{"RawDataTrailingBadRequest", with("X-WX-RawData", "%7B%7D%7B%7D"), 400, ""},
+		{"SignatureShortUntrusted", with("X-WX-Signature", "abc"), 401, wxsession.ReasonUntrustedRawData},
+		{"SignatureLongUntrusted", with("X-WX-Signature", good["X-WX-Signature"]+"00"), 401, wxsession.ReasonUntrustedRawData},
+		{"SignatureNotHexUntrusted", with("X-WX-Signature", strings.Repeat("z", 40)), 401, wxsession.ReasonUntrustedRawData},
+		{"Code10KBBadRequest", with("X-WX-Code", strings.Repeat("c", 10<<10)), 400, ""},
+		{"Code10KBOnlyBadRequest", map[string]string{"X-WX-Code": strings.Repeat("c", 10<<10)}, 400, ""},
+		{"CodeWithSpaceBadRequest", map[string]string{"X-WX-Code": "a b"}, 400, ""},
+		{"CodeNonASCIIBadRequest", map[string]string{"X-WX-Code": "码"}, 400, ""},
+	}
+	before := e.wx.exchanges.Load()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkEnvelope(t, e.do("/", tt.headers), tt.status, tt.reason)
+		})
+	}
+	if got := e.wx.exchanges.Load() - before; got != 0 {
+		t.Errorf("exchanges for malformed requests: got %d, want 0", got)
+	}
+	// The code was not spent: the real login still works.
+	checkUser(t, e.do("/", good), openID("dave"))
+}
+
+func TestHeaderNamesAnyCase(t *testing.T) {
+	e := newEnv(t, nil)
+	h := e.loginHeaders("erin")
+	r := httptest.NewRequest("GET", "/", nil)
+	// Set without canonicalization, as an in-process caller might.
+	r.Header["x-wx-code"] = []string{h["X-WX-Code"]}
+	r.Header["X-WX-RAWDATA"] = []string{h["X-WX-RawData"]}
+	r.Header["x-Wx-SiGnAtUrE"] = []string{h["X-WX-Signature"]}
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	checkUser(t, w, openID("erin"))
+
+	t.Run("OverTheWire", func(t *testing.T) {
+		srv := httptest.NewServer(e.h)
+		defer srv.Close()
+		req, _ := http.NewRequest("GET", srv.URL, nil)
+		req.Header["x-wx-code"] = []string{h["X-WX-Code"]}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var u map[string]any
+		json.NewDecoder(resp.Body).Decode(&u)
+		if resp.StatusCode != 200 || u["openId"] != openID("erin") {
+			t.Errorf("got %d %v, want 200 with openId %s", resp.StatusCode, u, openID("erin"))
+		}
+	})
+}
+
+func TestConcurrentLoginsShareOneExchange(t *testing.T) {
+	e := newEnv(t, func(c *wxsession.Config) { c.ExchangeTimeout = 5 * time.Second })
+	e.wx.delay.Store(int64(100 * time.Millisecond))
+	h := e.loginHeaders("frank")
+	const n = 12
+	var wg sync.WaitGroup
+	codes := make([]int, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := e.do("/", h)
+			codes[i] = w.Code
+		}()
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != 200 {
+			t.Errorf("request %d: got status %d, want 200", i, c)
+		}
+	}
+	if got := e.wx.exchanges.Load(); got != 1 {
+		t.Errorf("exchanges: got %d, want 1", got)
+	}
+	if n, _ := e.store.Len(context.Background()); n != 1 {
+		t.Errorf("live sessions: got %d, want 1", n)
+	}
+}
+
+func TestIgnorePredicateBypasses(t *testing.T) {
+	e := newEnv(t, nil)
+	w := e.do("/static/app.js", map[string]string{"X-WX-Code": strings.Repeat("c", 10<<10), "X-WX-RawData": "%ZZ"})
+	if w.Code != 200 || w.Body.String() != "anonymous" {
+		t.Errorf("got %d %q, want 200 anonymous", w.Code, w.Body)
+	}
+	if got := e.wx.exchanges.Load(); got != 0 {
+		t.Errorf("exchanges: got %d, want 0", got)
+	}
+}
+
+func TestIgnoreSignature(t *testing.T) {
+	e := newEnv(t, func(c *wxsession.Config) {
+		c.IgnoreSignature = true
+		c.AppID, c.AppSecret = "", ""
+	})
+	raw := `{"nickName":"x","avatarUrl":"https://a/b.png"}`
+	w := e.do("/", map[string]string{"X-WX-Code": "any-code", "X-WX-RawData": encodeURIComponent(raw), "X-WX-Signature": "whatever"})
+	sum := sha1.Sum([]byte("https://a/b.png"))
+	want := ("PSEUDO_OPENID_" + hex.EncodeToString(sum[:]))[:28]
+	checkUser(t, w, want)
+	if got := e.wx.exchanges.Load(); got != 0 {
+		t.Errorf("exchanges: got %d, want 0", got)
+	}
+	checkUser(t, e.do("/", map[string]string{"X-WX-Code": "any-code"}), want)
+	t.Run("BadRawDataStillBadRequest", func(t *testing.T) {
+		checkEnvelope(t, e.do("/", map[string]string{"X-WX-Code": "c2", "X-WX-RawData": "%5B%5D"}), 400, "")
+	})
+}
+
+func TestStoreDown(t *testing.T) {
+	r := testenv.StartRedis(t)
+	client := redis.NewClient(&redis.Options{Addr: r.Addr, DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
+	t.Cleanup(func() { client.Close() })
+	e := newEnv(t, func(c *wxsession.Config) { c.Store = redisstore.New(client, redisstore.Options{}) })
+	h := e.loginHeaders("grace")
+	checkUser(t, e.do("/", h), openID("grace"))
+	e.result()
+	r.Stop()
+	t.Run("CodeOnlyUnavailable", func(t *testing.T) {
+		checkEnvelope(t, e.do("/", map[string]string{"X-WX-Code": h["X-WX-Code"]}), 503, "")
+	})
+	t.Run("LoginUnavailable", func(t *testing.T) {
+		checkEnvelope(t, e.do("/", e.loginHeaders("grace")), 503, "")
+		if got := e.result(); got != wxsession.ResultStoreUnavailable {
+			t.Errorf("OnLogin result: got %q, want %q", got, wxsession.ResultStoreUnavailable)
+		}
+	})
+	r.Start()
+	t.Run("RecoversAfterRestart", func(t *testing.T) {
+		checkUser(t, e.do("/", e.loginHeaders("grace")), openID("grace"))
+	})
+}
+
+func TestNewConfigErrors(t *testing.T) {
+	store := memstore.New()
+	tests := []struct {
+		name string
+		cfg  wxsession.Config
+	}{
+		{"NoStore", wxsession.Config{AppID: "a", AppSecret: "s"}},
+		{"NoCredentialsNoExchanger", wxsession.Config{Store: store}},
+		{"NegativeTTL", wxsession.Config{Store: store, IgnoreSignature: true, TTL: -1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := wxsession.New(tt.cfg); !errors.Is(err, wxsession.ErrConfig) {
+				t.Errorf("got %v, want ErrConfig", err)
+			}
+		})
+	}
+}
+
+func TestWriteError(t *testing.T) {
+	w := httptest.NewRecorder()
+	wxsession.WriteError(w, 401, wxsession.ReasonSessionExpired, "gone")
+	want := `{"` + magic + `":1,"reason":"ERR_SESSION_EXPIRED","error":{"name":"Error","message":"gone"}}` + "\n"
+	if w.Body.String() != want || w.Code != 401 {
+		t.Errorf("got %d %s, want 401 %s", w.Code, w.Body, want)
+	}
+	w = httptest.NewRecorder()
+	wxsession.WriteError(w, 400, "", "bad")
+	want = `{"` + magic + `":1,"error":{"name":"Error","message":"bad"}}` + "\n"
+	if w.Body.String() != want {
+		t.Errorf("no reason: got %s, want %s", w.Body, want)
+	}
+}
