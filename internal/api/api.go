@@ -1,0 +1,225 @@
+// Package api serves the 一笔到底 paint API ({base}/session/paints/list, save,
+// delete) in the 2016 envelope: {"code":0,"msg":"success","data":…} or
+// {"code":-1,"msg":"fail","error":{"reason":"…"}}.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/yibi/yibi/internal/paint"
+)
+
+// Reasons the API sends besides paint.Validate's.
+const (
+	ReasonNoUser        = "openId does not exists"
+	ReasonLimit         = "too many paints"
+	ReasonUnavailable   = "store unavailable"
+	ReasonInternal      = "internal error"
+	ReasonTooLarge      = "request body too large"
+	ReasonBadBody       = "request body could not be read"
+	ReasonContentType   = "content type must be application/json or application/x-www-form-urlencoded"
+	ReasonNotFound      = "not found"
+	ReasonMethodInvalid = "method not allowed"
+)
+
+// Config configures Handler.
+type Config struct {
+	Store            paint.Store
+	BasePath         string                                   // e.g. /applet
+	OpenID           func(ctx context.Context) (string, bool) // the session user's openId
+	MaxActionsBytes  int
+	MaxPaintsPerUser int
+	MaxBodyBytes     int64
+	Logger           *slog.Logger
+	Now              func() time.Time
+}
+
+type item struct {
+	ID        string    `json:"id"`
+	Actions   string    `json:"actions"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Handler returns the routed paint API.
+func Handler(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	a := &api{cfg}
+	mux := http.NewServeMux()
+	p := cfg.BasePath + "/session/paints/"
+	mux.HandleFunc("GET "+p+"list", a.list)
+	mux.HandleFunc("POST "+p+"save", a.save)
+	mux.HandleFunc("POST "+p+"delete", a.del)
+	return mux
+}
+
+type api struct{ cfg Config }
+
+var errNoUser = errors.New("api: no session user")
+var errContentType = errors.New("api: unsupported content type")
+
+func (a *api) user(r *http.Request) (string, error) {
+	if a.cfg.OpenID == nil {
+		return "", errNoUser
+	}
+	id, ok := a.cfg.OpenID(r.Context())
+	if !ok || id == "" {
+		return "", errNoUser
+	}
+	return id, nil
+}
+
+func (a *api) list(w http.ResponseWriter, r *http.Request) {
+	uid, err := a.user(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ps, err := a.cfg.Store.List(r.Context(), uid)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]item, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, item{p.ID, p.Actions, p.CreatedAt, p.UpdatedAt})
+	}
+	OK(w, out)
+}
+
+func (a *api) body(w http.ResponseWriter, r *http.Request) (map[string]string, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ct {
+	case "application/json", "":
+		var m map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			return nil, err
+		}
+		out := map[string]string{}
+		for k, v := range m {
+			if s, ok := v.(string); ok {
+				out[k] = s
+			}
+		}
+		return out, nil
+	case "application/x-www-form-urlencoded":
+		if err := r.ParseForm(); err != nil {
+			return nil, err
+		}
+		return map[string]string{"id": r.PostForm.Get("id"), "actions": r.PostForm.Get("actions")}, nil
+	}
+	return nil, errContentType
+}
+
+func (a *api) save(w http.ResponseWriter, r *http.Request) {
+	uid, err := a.user(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	b, err := a.body(w, r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	now := a.cfg.Now()
+	p := paint.Paint{OpenID: uid, ID: b["id"], Actions: b["actions"], CreatedAt: now, UpdatedAt: now}
+	if err := paint.Validate(p, a.cfg.MaxActionsBytes); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if _, err := a.cfg.Store.Save(r.Context(), p, a.cfg.MaxPaintsPerUser); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	OK(w, struct{}{})
+}
+
+// del keeps the 2016 behaviour: deleting a paint that does not exist (or is
+// someone else's) still answers success, since 2016 used remove() blindly.
+func (a *api) del(w http.ResponseWriter, r *http.Request) {
+	uid, err := a.user(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	b, err := a.body(w, r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if b["id"] == "" {
+		a.fail(w, r, &paint.InvalidError{Reason: paint.ReasonMissing})
+		return
+	}
+	if err := a.cfg.Store.Delete(r.Context(), uid, b["id"]); err != nil && !errors.Is(err, paint.ErrNotFound) {
+		a.fail(w, r, err)
+		return
+	}
+	OK(w, struct{}{})
+}
+
+// OK writes the success envelope.
+func OK(w http.ResponseWriter, data any) {
+	write(w, http.StatusOK, map[string]any{"code": 0, "msg": "success", "data": data})
+}
+
+// Fail writes the failure envelope with status and reason.
+func Fail(w http.ResponseWriter, status int, reason string) {
+	write(w, status, map[string]any{"code": -1, "msg": "fail", "error": map[string]string{"reason": reason}})
+}
+
+func write(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// fail is the one place mapping errors to status and reason; internal
+// detail is logged, never sent.
+func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var inv *paint.InvalidError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.Is(err, errNoUser):
+		Fail(w, http.StatusUnauthorized, ReasonNoUser)
+	case errors.As(err, &inv):
+		Fail(w, http.StatusBadRequest, inv.Reason)
+	case errors.As(err, &tooBig):
+		Fail(w, http.StatusRequestEntityTooLarge, ReasonTooLarge)
+	case errors.Is(err, errContentType):
+		Fail(w, http.StatusUnsupportedMediaType, ReasonContentType)
+	case errors.Is(err, paint.ErrLimit):
+		Fail(w, http.StatusConflict, ReasonLimit)
+	case errors.Is(err, paint.ErrUnavailable):
+		a.cfg.Logger.WarnContext(r.Context(), "paint store unavailable", "err", err)
+		Fail(w, http.StatusServiceUnavailable, ReasonUnavailable)
+	case isBodyError(err):
+		Fail(w, http.StatusBadRequest, ReasonBadBody)
+	default:
+		a.cfg.Logger.ErrorContext(r.Context(), "paint api", "path", r.URL.Path, "err", err)
+		Fail(w, http.StatusInternalServerError, ReasonInternal)
+	}
+}
+
+// isBodyError: malformed or truncated bodies are the client's fault, so
+// they answer 400, not 500.
+func isBodyError(err error) bool {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	return errors.As(err, &se) || errors.As(err, &te) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}

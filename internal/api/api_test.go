@@ -1,0 +1,84 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/yibi/yibi/internal/sqlite"
+)
+
+type ctxKey struct{}
+
+func newHandler(t *testing.T) http.Handler {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "yibi.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return Handler(Config{Store: st, BasePath: "/applet", MaxActionsBytes: 1 << 20, MaxPaintsPerUser: 2, MaxBodyBytes: 2 << 20,
+		OpenID: func(ctx context.Context) (string, bool) { s, ok := ctx.Value(ctxKey{}).(string); return s, ok }})
+}
+
+func do(h http.Handler, user, method, path, ct, body string) (int, map[string]any) {
+	r := httptest.NewRequest(method, path, strings.NewReader(body))
+	if ct != "" {
+		r.Header.Set("Content-Type", ct)
+	}
+	if user != "" {
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, user))
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	var m map[string]any
+	_ = json.Unmarshal(w.Body.Bytes(), &m)
+	return w.Code, m
+}
+
+func reason(m map[string]any) string {
+	e, _ := m["error"].(map[string]any)
+	s, _ := e["reason"].(string)
+	return s
+}
+
+const id1 = "3f2a8c1e-6b7d-4e5f-9a0b-1c2d3e4f5a6b"
+
+func TestAPI(t *testing.T) {
+	h := newHandler(t)
+	tests := []struct {
+		name, user, method, path, ct, body string
+		status                             int
+		reason                             string
+	}{
+		{"ErrNoUser", "", "GET", "/applet/session/paints/list", "", "", 401, ReasonNoUser},
+		{"SaveJSON", "alice", "POST", "/applet/session/paints/save", "application/json", `{"id":"` + id1 + `","actions":"[]"}`, 200, ""},
+		{"SaveForm", "alice", "POST", "/applet/session/paints/save", "application/x-www-form-urlencoded", "id=" + id1 + "&actions=%5B%5D", 200, ""},
+		{"ErrMissing", "alice", "POST", "/applet/session/paints/save", "application/json", `{"id":"` + id1 + `"}`, 400, "id or actions does not exists"},
+		{"ErrGarbageBody", "alice", "POST", "/applet/session/paints/save", "application/json", `{"id":`, 400, ReasonBadBody},
+		{"ErrContentType", "alice", "POST", "/applet/session/paints/save", "text/plain", `x`, 415, ReasonContentType},
+		{"ErrTooLarge", "alice", "POST", "/applet/session/paints/save", "application/json", `{"id":"` + strings.Repeat("a", 3<<20) + `"}`, 413, ReasonTooLarge},
+		{"DeleteOtherUsersIsNoop", "bob", "POST", "/applet/session/paints/delete", "application/json", `{"id":"` + id1 + `"}`, 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, m := do(h, tt.user, tt.method, tt.path, tt.ct, tt.body)
+			if got != tt.status || reason(m) != tt.reason {
+				t.Errorf("got %d %q, want %d %q", got, reason(m), tt.status, tt.reason)
+			}
+		})
+	}
+	t.Run("ListScopedToCaller", func(t *testing.T) {
+		_, m := do(h, "alice", "GET", "/applet/session/paints/list", "", "")
+		if d, _ := m["data"].([]any); len(d) != 1 {
+			t.Errorf("alice: got %v, want 1 paint", m["data"])
+		}
+		_, m = do(h, "bob", "GET", "/applet/session/paints/list", "", "")
+		if d, _ := m["data"].([]any); len(d) != 0 {
+			t.Errorf("bob: got %v, want 0 paints", m["data"])
+		}
+	})
+}

@@ -1,0 +1,281 @@
+// Package config holds yibi's settings: one Config struct with defaults,
+// loaded from a TOML file, then YIBI_* environment variables, then flags,
+// and checked by Validate for rules that span fields.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// ErrInvalid wraps every Validate failure.
+var ErrInvalid = errors.New("config: invalid")
+
+// Config is yibi's whole configuration. Zero values are not meaningful; start
+// from Default.
+type Config struct {
+	Port              int           // YIBI_PORT, default 5757; 0 picks a free port
+	RouteBasePath     string        // YIBI_ROUTE_BASE_PATH, default /applet
+	AppID             string        // YIBI_APP_ID; empty with AppSecret = development mode
+	AppSecret         string        // YIBI_APP_SECRET (secret, also YIBI_APP_SECRET_FILE)
+	WeChatAPIURL      string        // YIBI_WECHAT_API_URL, default https://api.weixin.qq.com
+	RedisURL          string        // YIBI_REDIS_URL (secret); empty = memory sessions
+	MongoURI          string        // YIBI_MONGO_URI (secret); empty = SQLite in DataDir
+	MongoDatabase     string        // YIBI_MONGO_DATABASE, default qcloud-applet-session
+	DataDir           string        // YIBI_DATA_DIR, default ./data
+	SessionTTL        time.Duration // YIBI_SESSION_TTL, default 2h
+	LogLevel          string        // YIBI_LOG_LEVEL, default info
+	Dev               bool          // YIBI_DEV forces development mode
+	MaxActionsBytes   int           // largest actions string, 1 MiB
+	MaxPaintsPerUser  int           // paints one user may keep, 1000
+	MaxBodyBytes      int64         // largest request body, 2 MiB
+	ShutdownTimeout   time.Duration // graceful shutdown limit, 10s
+	ReadHeaderTimeout time.Duration // 5s
+	ReadTimeout       time.Duration // 30s
+	IdleTimeout       time.Duration // 120s
+	ExchangeTimeout   time.Duration // WeChat code exchange limit, 5s
+}
+
+// Option describes one setting; the table drives file, environment and flag
+// loading and docs/config.md.
+type Option struct {
+	Name, Env, Default, Doc string
+	Secret                  bool
+	set                     func(c *Config, v string) error
+	get                     func(c *Config) string
+}
+
+func str(p func(*Config) *string) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error { *p(c) = v; return nil }, func(c *Config) string { return *p(c) }
+}
+
+func num(p func(*Config) *int) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", v)
+		}
+		*p(c) = n
+		return nil
+	}, func(c *Config) string { return strconv.Itoa(*p(c)) }
+}
+
+func dur(p func(*Config) *time.Duration) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("not a duration (like 2h or 90s): %q", v)
+		}
+		*p(c) = d
+		return nil
+	}, func(c *Config) string { return p(c).String() }
+}
+
+func opt(name, env, def, doc string, secret bool, s func(*Config, string) error, g func(*Config) string) Option {
+	return Option{Name: name, Env: env, Default: def, Doc: doc, Secret: secret, set: s, get: g}
+}
+
+// Options is the table of every setting a user can change.
+var Options = func() []Option {
+	var o []Option
+	add := func(name, env, def, doc string, secret bool, s func(*Config, string) error, g func(*Config) string) {
+		o = append(o, opt(name, env, def, doc, secret, s, g))
+	}
+	s, g := num(func(c *Config) *int { return &c.Port })
+	add("port", "YIBI_PORT", "5757", "TCP port to listen on (0 = any free port)", false, s, g)
+	s, g = str(func(c *Config) *string { return &c.RouteBasePath })
+	add("route_base_path", "YIBI_ROUTE_BASE_PATH", "/applet", "prefix of the paint API", false, s, g)
+	s, g = str(func(c *Config) *string { return &c.AppID })
+	add("app_id", "YIBI_APP_ID", "", "WeChat mini program app id; empty with app_secret = development mode", false, s, g)
+	s, g = str(func(c *Config) *string { return &c.AppSecret })
+	add("app_secret", "YIBI_APP_SECRET", "", "WeChat app secret (also YIBI_APP_SECRET_FILE)", true, s, g)
+	s, g = str(func(c *Config) *string { return &c.WeChatAPIURL })
+	add("wechat_api_url", "YIBI_WECHAT_API_URL", "https://api.weixin.qq.com", "base URL of the WeChat API", false, s, g)
+	s, g = str(func(c *Config) *string { return &c.RedisURL })
+	add("redis_url", "YIBI_REDIS_URL", "", "Redis URL for sessions; empty = in memory (also YIBI_REDIS_URL_FILE)", true, s, g)
+	s, g = str(func(c *Config) *string { return &c.MongoURI })
+	add("mongo_uri", "YIBI_MONGO_URI", "", "MongoDB URI for paints; empty = SQLite in data_dir (also YIBI_MONGO_URI_FILE)", true, s, g)
+	s, g = str(func(c *Config) *string { return &c.MongoDatabase })
+	add("mongo_database", "YIBI_MONGO_DATABASE", "qcloud-applet-session", "MongoDB database name", false, s, g)
+	s, g = str(func(c *Config) *string { return &c.DataDir })
+	add("data_dir", "YIBI_DATA_DIR", "./data", "directory for the SQLite database", false, s, g)
+	sd, gd := dur(func(c *Config) *time.Duration { return &c.SessionTTL })
+	add("session_ttl", "YIBI_SESSION_TTL", "2h", "session lifetime", false, sd, gd)
+	s, g = str(func(c *Config) *string { return &c.LogLevel })
+	add("log_level", "YIBI_LOG_LEVEL", "info", "debug, info, warn or error", false, s, g)
+	add("dev", "YIBI_DEV", "false", "force development mode (simulator at /wechat)", false,
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("not a boolean: %q", v)
+			}
+			c.Dev = b
+			return nil
+		}, func(c *Config) string { return strconv.FormatBool(c.Dev) })
+	return o
+}()
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		Port: 5757, RouteBasePath: "/applet", WeChatAPIURL: "https://api.weixin.qq.com",
+		MongoDatabase: "qcloud-applet-session", DataDir: "./data", SessionTTL: 2 * time.Hour,
+		LogLevel: "info", MaxActionsBytes: 1 << 20, MaxPaintsPerUser: 1000, MaxBodyBytes: 2 << 20,
+		ShutdownTimeout: 10 * time.Second, ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, ExchangeTimeout: 5 * time.Second,
+	}
+}
+
+// Listen is the address to listen on, derived from Port.
+func (c Config) Listen() string { return ":" + strconv.Itoa(c.Port) }
+
+// DevMode reports whether yibi runs with the WeChat simulator, and why.
+func (c Config) DevMode() (bool, string) {
+	switch {
+	case c.Dev:
+		return true, "YIBI_DEV is set"
+	case c.AppID == "" && c.AppSecret == "":
+		return true, "no app id and app secret configured"
+	}
+	return false, ""
+}
+
+// Load reads defaults, then the TOML file named by --config (flag) or
+// YIBI_CONFIG, then YIBI_* variables (secrets also from YIBI_*_FILE), then
+// flags. args excludes the program name. Load does not call Validate.
+func Load(args []string, getenv func(string) string) (Config, error) {
+	c := Default()
+	fs := flag.NewFlagSet("yibi", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	file := fs.String("config", getenv("YIBI_CONFIG"), "TOML configuration file")
+	flagVals := map[string]*string{}
+	for _, o := range Options {
+		flagVals[o.Name] = fs.String(strings.ReplaceAll(o.Name, "_", "-"), "", o.Doc)
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, fmt.Errorf("config: flags: %w", err)
+	}
+	if *file != "" {
+		var raw map[string]any
+		if _, err := toml.DecodeFile(*file, &raw); err != nil {
+			return c, fmt.Errorf("config: %s: %w", *file, err)
+		}
+		for k, v := range raw {
+			o, ok := find(k)
+			if !ok {
+				return c, fmt.Errorf("config: %s: unknown key %q", *file, k)
+			}
+			if err := o.set(&c, fmt.Sprint(v)); err != nil {
+				return c, fmt.Errorf("config: %s: %s: %w", *file, k, err)
+			}
+		}
+	}
+	for _, o := range Options {
+		v := getenv(o.Env)
+		if o.Secret {
+			if f := getenv(o.Env + "_FILE"); f != "" {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					return c, fmt.Errorf("config: %s_FILE: %w", o.Env, err)
+				}
+				v = strings.TrimRight(string(b), "\r\n")
+			}
+		}
+		if v != "" {
+			if err := o.set(&c, v); err != nil {
+				return c, fmt.Errorf("config: %s: %w", o.Env, err)
+			}
+		}
+	}
+	var ferr error
+	fs.Visit(func(f *flag.Flag) {
+		if o, ok := find(strings.ReplaceAll(f.Name, "-", "_")); ok && ferr == nil {
+			if err := o.set(&c, *flagVals[o.Name]); err != nil {
+				ferr = fmt.Errorf("config: --%s: %w", f.Name, err)
+			}
+		}
+	})
+	return c, ferr
+}
+
+func find(name string) (Option, bool) {
+	for _, o := range Options {
+		if o.Name == name {
+			return o, true
+		}
+	}
+	return Option{}, false
+}
+
+// Validate checks rules within and across fields.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(f string, a ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+f, append([]any{ErrInvalid}, a...)...))
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		bad("port %d out of range 0-65535", c.Port)
+	}
+	if !strings.HasPrefix(c.RouteBasePath, "/") || (len(c.RouteBasePath) > 1 && strings.HasSuffix(c.RouteBasePath, "/")) {
+		bad("route_base_path %q must start with '/' and not end with '/'", c.RouteBasePath)
+	}
+	if (c.AppID == "") != (c.AppSecret == "") {
+		bad("app_id and app_secret must be set together")
+	}
+	if c.SessionTTL <= 0 {
+		bad("session_ttl must be positive")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level %q is not debug, info, warn or error", c.LogLevel)
+	}
+	if u, err := url.Parse(c.WeChatAPIURL); err != nil || u.Host == "" {
+		bad("wechat_api_url %q is not an absolute URL", c.WeChatAPIURL)
+	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+			bad("redis_url is not a redis://, rediss:// or unix:// URL")
+		}
+	}
+	if c.MongoURI != "" && !strings.HasPrefix(c.MongoURI, "mongodb://") && !strings.HasPrefix(c.MongoURI, "mongodb+srv://") {
+		bad("mongo_uri is not a mongodb:// or mongodb+srv:// URI")
+	}
+	return errors.Join(errs...)
+}
+
+// String shows every option with secrets redacted.
+func (c Config) String() string {
+	var b strings.Builder
+	for _, o := range Options {
+		v := o.get(&c)
+		if o.Secret && v != "" {
+			v = "REDACTED"
+		}
+		fmt.Fprintf(&b, "%s=%s ", o.Name, v)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// LogValue logs the configuration with secrets redacted.
+func (c Config) LogValue() slog.Value {
+	var as []slog.Attr
+	for _, o := range Options {
+		v := o.get(&c)
+		if o.Secret && v != "" {
+			v = "REDACTED"
+		}
+		as = append(as, slog.String(o.Name, v))
+	}
+	return slog.GroupValue(as...)
+}

@@ -1,0 +1,101 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "yibi.toml")
+	if err := os.WriteFile(file, []byte("port = 1111\nlog_level = \"debug\"\nroute_base_path = \"/f\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want func(c Config) bool
+	}{
+		{"DefaultsWithNothingSet", nil, nil, func(c Config) bool { return c.Port == 5757 && c.SessionTTL == 2*time.Hour }},
+		{"FileOverridesDefault", []string{"--config", file}, nil, func(c Config) bool { return c.Port == 1111 && c.RouteBasePath == "/f" }},
+		{"EnvOverridesFile", []string{"--config", file}, map[string]string{"YIBI_PORT": "2222"}, func(c Config) bool { return c.Port == 2222 && c.LogLevel == "debug" }},
+		{"FlagOverridesEnv", []string{"--config", file, "--port", "3333"}, map[string]string{"YIBI_PORT": "2222"}, func(c Config) bool { return c.Port == 3333 }},
+		{"SecretFromFile", nil, map[string]string{"YIBI_APP_ID": "wx1", "YIBI_APP_SECRET_FILE": secret}, func(c Config) bool { return c.AppSecret == "s3cret" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(tt.args, envOf(tt.env))
+			if err != nil {
+				t.Fatalf("Load: got %v, want nil", err)
+			}
+			if !tt.want(c) {
+				t.Errorf("got %v, not what the case wants", c)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(c *Config)
+		want   string
+	}{
+		{"OK", func(c *Config) {}, ""},
+		{"ErrPortRange", func(c *Config) { c.Port = 70000 }, "port"},
+		{"ErrBasePathTrailingSlash", func(c *Config) { c.RouteBasePath = "/applet/" }, "route_base_path"},
+		{"ErrAppIDWithoutSecret", func(c *Config) { c.AppID = "wx1" }, "app_secret"},
+		{"ErrTTL", func(c *Config) { c.SessionTTL = 0 }, "session_ttl"},
+		{"ErrLogLevel", func(c *Config) { c.LogLevel = "loud" }, "log_level"},
+		{"ErrRedisURL", func(c *Config) { c.RedisURL = "http://x" }, "redis_url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			tt.change(&c)
+			err := c.Validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("got %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an ErrInvalid naming %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestStringRedactsSecrets(t *testing.T) {
+	c := Default()
+	c.AppSecret = "topsecret"
+	c.RedisURL = "redis://:pw@h:6379"
+	if s := c.String(); strings.Contains(s, "topsecret") || strings.Contains(s, "pw@") {
+		t.Errorf("got %q, want secrets redacted", s)
+	}
+}
+
+// TestDocsListEveryOption keeps docs/config.md in step with the option table.
+func TestDocsListEveryOption(t *testing.T) {
+	b, err := os.ReadFile("../../docs/config.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range Options {
+		if !strings.Contains(string(b), "`"+o.Env+"`") || !strings.Contains(string(b), "`"+o.Name+"`") {
+			t.Errorf("docs/config.md: got no row for %s (%s), want one", o.Name, o.Env)
+		}
+	}
+}
