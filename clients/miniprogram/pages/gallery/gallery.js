@@ -1,0 +1,101 @@
+// The gallery: the user's drawings as thumbnails at one third scale, a "+"
+// tile for a new drawing, long press to delete.
+const wxsession = require('../../lib/wxsession.js');
+const actions = require('../../lib/actions.js');
+
+function pixelRatio() {
+  const info = wx.getWindowInfo ? wx.getWindowInfo() : wx.getSystemInfoSync();
+  return info.pixelRatio || 1;
+}
+
+Page({
+  data: {
+    paints: [], // [{id}]
+    loading: true,
+    error: '',
+  },
+
+  onShow() {
+    this.load();
+  },
+
+  load() {
+    const app = getApp();
+    this.setData({ loading: true, error: '' });
+    wxsession.request({
+      url: app.api('list'),
+      success: (res) => {
+        const body = res.data || {};
+        if (body.code !== 0 || !Array.isArray(body.data)) {
+          this.setData({ loading: false, error: '加载失败' });
+          return;
+        }
+        const paints = {};
+        body.data.forEach((p) => { paints[p.id] = actions.parse(p.actions); });
+        app.globalData.paints = paints;
+        this.setData({ loading: false, paints: body.data.map((p) => ({ id: p.id })) }, () => this.drawThumbnails());
+      },
+      fail: () => this.setData({ loading: false, error: '网络错误，下拉重试' }),
+    });
+  },
+
+  onPullDownRefresh() {
+    this.load();
+    wx.stopPullDownRefresh();
+  },
+
+  // drawThumbnails replays every paint onto its <canvas type="2d"> at 1/3.
+  drawThumbnails() {
+    const paints = getApp().globalData.paints;
+    const dpr = pixelRatio();
+    this.data.paints.forEach(({ id }) => {
+      wx.createSelectorQuery().in(this)
+        .select('#t-' + id)
+        .fields({ node: true, size: true })
+        .exec((res) => {
+          const r = res && res[0];
+          if (!r || !r.node) return;
+          const canvas = r.node;
+          canvas.width = r.width * dpr;
+          canvas.height = r.height * dpr;
+          const ctx = canvas.getContext('2d');
+          ctx.scale(dpr, dpr);
+          actions.replay(ctx, paints[id], { scale: actions.THUMBNAIL_SCALE });
+        });
+    });
+  },
+
+  create() {
+    wx.navigateTo({ url: '/pages/draw/draw' });
+  },
+
+  open(e) {
+    wx.navigateTo({ url: '/pages/draw/draw?id=' + encodeURIComponent(e.currentTarget.dataset.id) });
+  },
+
+  confirmDelete(e) {
+    const id = e.currentTarget.dataset.id;
+    wx.showModal({
+      title: '删除',
+      content: '确定删除这幅画吗？',
+      success: (r) => { if (r.confirm) this.remove(id); },
+    });
+  },
+
+  remove(id) {
+    wxsession.request({
+      url: getApp().api('delete'),
+      method: 'POST',
+      data: { id },
+      success: (res) => {
+        if (res.data && res.data.code === 0) {
+          delete getApp().globalData.paints[id];
+          this.setData({ paints: this.data.paints.filter((p) => p.id !== id) });
+        } else {
+          wx.showToast({ title: '删除失败', icon: 'none' });
+        }
+      },
+      fail: () => wx.showToast({ title: '删除失败', icon: 'none' }),
+    });
+  },
+});

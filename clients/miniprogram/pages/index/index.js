@@ -1,0 +1,8 @@
+// The welcome page: one button into the gallery.
+Page({
+  data: {},
+
+  enter() {
+    wx.navigateTo({ url: '/pages/gallery/gallery' });
+  },
+});
