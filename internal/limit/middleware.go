@@ -1,0 +1,153 @@
+package limit
+
+import (
+	"encoding/json"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ReasonRateLimited is the envelope reason of a refused login. 2016 clients
+// do not know it and fail the call instead of retrying, which is what a
+// rate limit wants.
+const ReasonRateLimited = "ERR_RATE_LIMITED"
+
+// magicKey marks an answer as the session layer's (see the protocol).
+const magicKey = "F2C224D4-2BCE-4C64-AF9F-A6D872000D1A"
+
+// Config configures Logins. Zero values take the defaults in the comments.
+type Config struct {
+	// PerIP is the interval between logins from one client IP once its
+	// burst is spent. Default 1s; negative disables the per-IP limit.
+	PerIP time.Duration
+	// PerIPBurst is how many logins one IP may make at once. Default 20.
+	PerIPBurst int
+	// PerApp is the interval between logins for the whole app. Default
+	// 10ms (100/s); negative disables the per-app limit.
+	PerApp time.Duration
+	// PerAppBurst is the app-wide burst. Default 200.
+	PerAppBurst int
+	// MaxKeys caps the number of client IPs tracked. Default 10000.
+	MaxKeys int
+	// TrustedProxies are the addresses whose X-Forwarded-For / X-Real-IP
+	// headers are believed (nginx on loopback). Empty: headers are ignored
+	// and the client IP is the connection's remote address.
+	TrustedProxies []netip.Prefix
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// OnReject, if set, is called for every refused login with "ip" or
+	// "app" (for a metrics counter).
+	OnReject func(scope string)
+}
+
+// Logins returns middleware that limits login requests (those carrying
+// X-WX-RawData) per client IP and per app. Other requests pass untouched.
+// A refused login gets HTTP 429, a Retry-After header and the session
+// error envelope with reason ReasonRateLimited.
+func Logins(cfg Config) func(http.Handler) http.Handler {
+	if cfg.PerIP == 0 {
+		cfg.PerIP = time.Second
+	}
+	if cfg.PerIPBurst == 0 {
+		cfg.PerIPBurst = 20
+	}
+	if cfg.PerApp == 0 {
+		cfg.PerApp = 10 * time.Millisecond
+	}
+	if cfg.PerAppBurst == 0 {
+		cfg.PerAppBurst = 200
+	}
+	var ipLim, appLim *Limiter
+	if cfg.PerIP > 0 {
+		ipLim = NewLimiter(cfg.PerIP, cfg.PerIPBurst, cfg.MaxKeys, cfg.Now)
+	}
+	if cfg.PerApp > 0 {
+		appLim = NewLimiter(cfg.PerApp, cfg.PerAppBurst, 1, cfg.Now)
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("X-WX-RawData") == "" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			// Per IP first, so one noisy client does not spend the app's budget.
+			if ipLim != nil {
+				if ok, wait := ipLim.Allow(ClientIP(r, cfg.TrustedProxies)); !ok {
+					reject(w, cfg.OnReject, "ip", wait)
+					return
+				}
+			}
+			if appLim != nil {
+				if ok, wait := appLim.Allow("app"); !ok {
+					reject(w, cfg.OnReject, "app", wait)
+					return
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func reject(w http.ResponseWriter, hook func(string), scope string, wait time.Duration) {
+	if hook != nil {
+		hook(scope)
+	}
+	secs := int(math.Ceil(wait.Seconds()))
+	if secs < 1 {
+		secs = 1
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusTooManyRequests)
+	// Same shape as wxsession.WriteError; written here so this package
+	// stays independent of the session middleware's internals.
+	json.NewEncoder(w).Encode(map[string]any{
+		magicKey: 1,
+		"reason": ReasonRateLimited,
+		"error":  map[string]string{"name": "Error", "message": "too many logins, retry later"},
+	})
+}
+
+// ClientIP returns the client's IP address for r. The forwarding headers
+// are believed only when the connection comes from a trusted proxy; then
+// the rightmost X-Forwarded-For address that is not itself a trusted proxy
+// wins (the leftmost entries are whatever the client sent), else X-Real-IP.
+func ClientIP(r *http.Request, trusted []netip.Prefix) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	remote, err := netip.ParseAddr(host)
+	if err != nil || !isTrusted(remote.Unmap(), trusted) {
+		return host
+	}
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		parts := strings.Split(strings.Join(xff, ","), ",")
+		for i := len(parts) - 1; i >= 0; i-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
+			if err != nil {
+				break
+			}
+			if !isTrusted(a.Unmap(), trusted) {
+				return a.Unmap().String()
+			}
+		}
+	}
+	if a, err := netip.ParseAddr(strings.TrimSpace(r.Header.Get("X-Real-IP"))); err == nil {
+		return a.Unmap().String()
+	}
+	return host
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

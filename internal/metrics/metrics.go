@@ -1,0 +1,319 @@
+// Package metrics exposes Yibi's Prometheus metrics: HTTP requests by route
+// and status, logins by result, session and paint store operations, the
+// WeChat code exchange, live sessions and rate-limit rejections.
+//
+// Metrics live in a Registry of their own (never the global one), so tests
+// and several servers in one process do not collide.
+package metrics
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/yibi/yibi/internal/paint"
+	"github.com/yibi/yibi/wechat"
+	"github.com/yibi/yibi/wxsession"
+)
+
+// Metrics holds Yibi's collectors and the registry they are registered in.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	httpRequests *prometheus.CounterVec
+	httpDuration *prometheus.HistogramVec
+	logins       *prometheus.CounterVec
+	loginDur     *prometheus.HistogramVec
+	storeOps     *prometheus.HistogramVec
+	storeErrors  *prometheus.CounterVec
+	exchangeDur  *prometheus.HistogramVec
+	exchangeErrs *prometheus.CounterVec
+	rejections   *prometheus.CounterVec
+}
+
+// New returns Metrics registered in a new registry, together with the Go
+// runtime and process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yibi_http_requests_total",
+			Help: "HTTP requests by route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "yibi_http_request_duration_seconds",
+			Help:    "HTTP request latency by route pattern.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route"}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yibi_logins_total",
+			Help: `Logins by result: "ok" or the session error reason.`,
+		}, []string{"result"}),
+		loginDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "yibi_login_duration_seconds",
+			Help:    "Login latency (exchange, signature check and store write) by result.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"result"}),
+		storeOps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "yibi_store_operation_duration_seconds",
+			Help:    `Store operation latency by store ("session", "paint") and operation.`,
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"store", "op"}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yibi_store_errors_total",
+			Help: "Store operations that failed with a system error, by store and operation.",
+		}, []string{"store", "op"}),
+		exchangeDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "yibi_wechat_exchange_duration_seconds",
+			Help:    `WeChat jscode2session latency by result ("ok", "errcode", "error").`,
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"result"}),
+		exchangeErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yibi_wechat_exchange_errors_total",
+			Help: `Failed WeChat exchanges by errcode ("none" for transport errors).`,
+		}, []string{"errcode"}),
+		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yibi_rate_limit_rejections_total",
+			Help: `Logins refused by the rate limiter, by scope ("ip", "app").`,
+		}, []string{"scope"}),
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.httpRequests, m.httpDuration, m.logins, m.loginDur,
+		m.storeOps, m.storeErrors, m.exchangeDur, m.exchangeErrs, m.rejections,
+	)
+	return m
+}
+
+// Registry returns the registry the metrics are in, for registering more.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the metrics in the Prometheus exposition format (/metrics).
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Middleware records each request's route, method, status and latency.
+//
+// The route is the ServeMux pattern (r.Pattern), which the mux sets on the
+// request it is handed while routing. Middleware reads it after next
+// returns. If middleware between this one and the mux replaces the request
+// (r.WithContext, as the session middleware does), wrap the mux itself in
+// CapturePattern so the pattern still reaches Middleware. Unmatched
+// requests count as route "none", which keeps the label set bounded
+// whatever paths are probed.
+func (m *Metrics) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		holder := new(string)
+		r = r.WithContext(context.WithValue(r.Context(), patternKey{}, holder))
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		route := *holder
+		if route == "" {
+			route = r.Pattern
+		}
+		if route == "" {
+			route = "none"
+		}
+		m.httpRequests.WithLabelValues(route, r.Method, strconv.Itoa(sw.code)).Inc()
+		m.httpDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	})
+}
+
+type patternKey struct{}
+
+// CapturePattern wraps a ServeMux so that the pattern it matched reaches
+// Middleware even when handlers in between replace the request.
+func CapturePattern(mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		if h, ok := r.Context().Value(patternKey{}).(*string); ok && r.Pattern != "" {
+			*h = r.Pattern
+		}
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code        int
+	wroteHeader bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wroteHeader {
+		w.code, w.wroteHeader = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wroteHeader = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.NewResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// OnLogin records one login; its signature matches wxsession.Config.OnLogin.
+func (m *Metrics) OnLogin(_ context.Context, result string, d time.Duration) {
+	if result == "" {
+		result = "error"
+	}
+	m.logins.WithLabelValues(result).Inc()
+	m.loginDur.WithLabelValues(result).Observe(d.Seconds())
+}
+
+// OnReject counts one rate-limited login; its signature matches
+// limit.Config.OnReject.
+func (m *Metrics) OnReject(scope string) { m.rejections.WithLabelValues(scope).Inc() }
+
+func (m *Metrics) observe(store, op string, start time.Time, err error) {
+	m.storeOps.WithLabelValues(store, op).Observe(time.Since(start).Seconds())
+	if err != nil {
+		m.storeErrors.WithLabelValues(store, op).Inc()
+	}
+}
+
+// Exchanger is the WeChat code exchange (the same method set as
+// wxsession.Exchanger, declared here so this package does not depend on
+// the middleware's construction).
+type Exchanger interface {
+	Exchange(ctx context.Context, code string) (wechat.Session, error)
+}
+
+// Exchanger returns next, recording its latency and its errors by errcode.
+func (m *Metrics) Exchanger(next Exchanger) Exchanger { return &exchanger{next, m} }
+
+type exchanger struct {
+	next Exchanger
+	m    *Metrics
+}
+
+func (e *exchanger) Exchange(ctx context.Context, code string) (wechat.Session, error) {
+	start := time.Now()
+	s, err := e.next.Exchange(ctx, code)
+	result := "ok"
+	if err != nil {
+		result = "error"
+		errcode := "none"
+		var we *wechat.Error
+		if errors.As(err, &we) {
+			result, errcode = "errcode", strconv.Itoa(we.Code)
+		}
+		e.m.exchangeErrs.WithLabelValues(errcode).Inc()
+	}
+	e.m.exchangeDur.WithLabelValues(result).Observe(time.Since(start).Seconds())
+	return s, err
+}
+
+// Counter is implemented by session stores that can count their live
+// sessions cheaply.
+type Counter interface {
+	Len(ctx context.Context) (int, error)
+}
+
+// SessionStore returns next, recording each operation's latency and
+// errors. If next implements Counter, a yibi_sessions_live gauge is
+// registered that asks it at scrape time.
+func (m *Metrics) SessionStore(next wxsession.Store) wxsession.Store {
+	if c, ok := next.(Counter); ok {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "yibi_sessions_live",
+			Help: "Live login sessions in the session store.",
+		}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			n, err := c.Len(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		}))
+	}
+	return &sessionStore{next, m}
+}
+
+type sessionStore struct {
+	next wxsession.Store
+	m    *Metrics
+}
+
+var _ wxsession.Store = (*sessionStore)(nil)
+
+func (s *sessionStore) Get(ctx context.Context, code string) (wxsession.Session, bool, error) {
+	start := time.Now()
+	v, found, err := s.next.Get(ctx, code)
+	s.m.observe("session", "get", start, err)
+	return v, found, err
+}
+
+func (s *sessionStore) Login(ctx context.Context, code string, v wxsession.Session, ttl time.Duration) error {
+	start := time.Now()
+	err := s.next.Login(ctx, code, v, ttl)
+	s.m.observe("session", "login", start, err)
+	return err
+}
+
+func (s *sessionStore) Delete(ctx context.Context, code string) error {
+	start := time.Now()
+	err := s.next.Delete(ctx, code)
+	s.m.observe("session", "delete", start, err)
+	return err
+}
+
+// PaintStore returns next, recording each operation's latency and errors.
+// ErrNotFound and ErrLimit are answers, not faults, and are not counted
+// as errors.
+func (m *Metrics) PaintStore(next paint.Store) paint.Store { return &paintStore{next, m} }
+
+type paintStore struct {
+	next paint.Store
+	m    *Metrics
+}
+
+var _ paint.Store = (*paintStore)(nil)
+
+func paintFault(err error) error {
+	if errors.Is(err, paint.ErrNotFound) || errors.Is(err, paint.ErrLimit) {
+		return nil
+	}
+	return err
+}
+
+func (p *paintStore) List(ctx context.Context, openID string) ([]paint.Paint, error) {
+	start := time.Now()
+	v, err := p.next.List(ctx, openID)
+	p.m.observe("paint", "list", start, err)
+	return v, err
+}
+
+func (p *paintStore) Save(ctx context.Context, v paint.Paint, max int) (bool, error) {
+	start := time.Now()
+	created, err := p.next.Save(ctx, v, max)
+	p.m.observe("paint", "save", start, paintFault(err))
+	return created, err
+}
+
+func (p *paintStore) Delete(ctx context.Context, openID, id string) error {
+	start := time.Now()
+	err := p.next.Delete(ctx, openID, id)
+	p.m.observe("paint", "delete", start, paintFault(err))
+	return err
+}
+
+func (p *paintStore) Ping(ctx context.Context) error {
+	start := time.Now()
+	err := p.next.Ping(ctx)
+	p.m.observe("paint", "ping", start, err)
+	return err
+}
+
+func (p *paintStore) Close() error { return p.next.Close() }
