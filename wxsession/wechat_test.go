@@ -2,7 +2,6 @@ package wxsession_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
@@ -13,109 +12,89 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/yibi/yibi/wechat"
+	"github.com/yibi/yibi/wechat/wechatsim"
 )
 
-// fakeWeChat is a test-local stand-in for WeChat's jscode2session and for
-// what wx.login / wx.getUserInfo give a client: each login makes a
-// one-time code and a new session_key for the user.
+// fakeWeChat is the WeChat simulator served by httptest, with counters
+// the tests read: the number of exchanges, and every session_key handed
+// out (which must never reach a client or a log).
 type fakeWeChat struct {
 	appID, secret string
+	sim           *wechatsim.Sim
 	srv           *httptest.Server
 
 	exchanges atomic.Int64
-	delay     atomic.Int64 // nanoseconds each exchange waits
-	errcode   atomic.Int64 // answered to every exchange when not 0
 
 	mu    sync.Mutex
-	codes map[string]string // code → user, until exchanged
-	keys  map[string]string // user → current session_key
+	users map[string]string // openid → user
+	keys  map[string]string // user → last session_key exchanged
 }
 
 func newFakeWeChat(t testing.TB) *fakeWeChat {
-	f := &fakeWeChat{appID: "wxtestapp", secret: "s3cr3t-app-secret", codes: map[string]string{}, keys: map[string]string{}}
+	f := &fakeWeChat{appID: "wxtestapp", secret: "s3cr3t-app-secret", users: map[string]string{}, keys: map[string]string{}}
+	f.sim = wechatsim.New(wechatsim.Config{Apps: map[string]string{f.appID: f.secret}})
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serveExchange))
 	t.Cleanup(f.srv.Close)
 	return f
 }
 
-func openID(user string) string { return "o" + fmt.Sprintf("%027s", user) }
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
+func openID(user string) string { return wechatsim.OpenID("wxtestapp", user) }
 
 // login is wx.login(): a fresh code for user, and a new session_key.
 func (f *fakeWeChat) login(user string) string {
+	code, err := f.sim.Login(f.appID, user)
+	if err != nil {
+		panic(err)
+	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	code := randHex(16)
-	f.codes[code] = user
-	f.keys[user] = randHex(12)
+	f.users[openID(user)] = user
+	f.mu.Unlock()
 	return code
 }
 
 // userInfo is wx.getUserInfo(): rawData and its signature.
 func (f *fakeWeChat) userInfo(user string) (rawData, signature string) {
+	raw, sig, err := f.sim.UserInfo(f.appID, user)
+	if err != nil {
+		panic(err)
+	}
+	return raw, sig
+}
+
+func (f *fakeWeChat) record(s wechat.Session) {
 	f.mu.Lock()
-	key := f.keys[user]
+	f.keys[f.users[s.OpenID]] = s.SessionKey
 	f.mu.Unlock()
-	raw, _ := json.Marshal(map[string]any{
-		"nickName": "昵称 " + user, "gender": 1, "language": "zh_CN", "city": "Guangzhou",
-		"province": "Guangdong", "country": "China", "avatarUrl": "https://wx.qlogo.cn/" + user + "/132",
-	})
-	return string(raw), sign(string(raw), key)
 }
 
-func sign(rawData, key string) string {
-	sum := sha1.Sum([]byte(rawData + key))
-	return hex.EncodeToString(sum[:])
-}
-
+// Exchange is the in-process exchange, counted.
 func (f *fakeWeChat) Exchange(ctx context.Context, code string) (wechat.Session, error) {
 	f.exchanges.Add(1)
-	if d := time.Duration(f.delay.Load()); d > 0 {
-		select {
-		case <-time.After(d):
-		case <-ctx.Done():
-			return wechat.Session{}, ctx.Err()
-		}
+	s, err := f.sim.Exchanger(f.appID, f.secret).Exchange(ctx, code)
+	if err == nil {
+		f.record(s)
 	}
-	if c := f.errcode.Load(); c != 0 {
-		return wechat.Session{}, &wechat.Error{Code: int(c), Msg: "injected"}
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	user, ok := f.codes[code]
-	if !ok {
-		return wechat.Session{}, &wechat.Error{Code: wechat.CodeInvalidCode, Msg: "invalid code"}
-	}
-	delete(f.codes, code) // one exchange per code
-	return wechat.Session{OpenID: openID(user), SessionKey: f.keys[user]}, nil
+	return s, err
 }
 
+// serveExchange is the simulator's HTTP API, exchanges counted.
 func (f *fakeWeChat) serveExchange(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	q := r.URL.Query()
-	if r.URL.Path != "/sns/jscode2session" || q.Get("appid") != f.appID || q.Get("secret") != f.secret ||
-		q.Get("grant_type") != "authorization_code" {
-		json.NewEncoder(w).Encode(wechat.Error{Code: wechat.CodeInvalidAppID, Msg: "invalid appid"})
-		return
+	if r.URL.Path == "/sns/jscode2session" {
+		f.exchanges.Add(1)
 	}
-	s, err := f.Exchange(r.Context(), q.Get("js_code"))
-	if err != nil {
-		we, ok := err.(*wechat.Error)
-		if !ok {
-			we = &wechat.Error{Code: wechat.CodeSystemBusy, Msg: "busy"}
-		}
-		json.NewEncoder(w).Encode(we)
-		return
+	rec := httptest.NewRecorder()
+	f.sim.ServeHTTP(rec, r)
+	var s wechat.Session
+	if json.Unmarshal(rec.Body.Bytes(), &s) == nil && s.SessionKey != "" {
+		f.record(s)
 	}
-	json.NewEncoder(w).Encode(s)
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(rec.Body.Bytes())
 }
 
 // encodeURIComponent is JavaScript's, as the 2016 client applied it to
@@ -131,4 +110,10 @@ func encodeURIComponent(s string) string {
 		fmt.Fprintf(&b, "%%%02X", c)
 	}
 	return b.String()
+}
+
+// sign is the contract's signature: sha1(rawData + session_key) in hex.
+func sign(rawData, key string) string {
+	sum := sha1.Sum([]byte(rawData + key))
+	return hex.EncodeToString(sum[:])
 }

@@ -316,7 +316,7 @@ func TestLoginFailures(t *testing.T) {
 		},
 		{
 			name:   "WeChatBusyExchangeFailed",
-			setup:  func(e *env, h map[string]string) { e.wx.errcode.Store(-1) },
+			setup:  func(e *env, h map[string]string) { e.wx.sim.SetFail(-1) },
 			status: 502, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
 		},
 		{
@@ -346,7 +346,7 @@ func TestLoginFailures(t *testing.T) {
 		},
 		{
 			name:   "WeChatSlowTimesOut",
-			setup:  func(e *env, h map[string]string) { e.wx.delay.Store(int64(5 * time.Second)) },
+			setup:  func(e *env, h map[string]string) { e.wx.sim.SetDelay(5 * time.Second) },
 			status: 503, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
 			maxTime: 2 * time.Second,
 		},
@@ -462,7 +462,7 @@ func TestHeaderNamesAnyCase(t *testing.T) {
 
 func TestConcurrentLoginsShareOneExchange(t *testing.T) {
 	e := newEnv(t, func(c *wxsession.Config) { c.ExchangeTimeout = 5 * time.Second })
-	e.wx.delay.Store(int64(100 * time.Millisecond))
+	e.wx.sim.SetDelay(100 * time.Millisecond)
 	h := e.loginHeaders("frank")
 	const n = 12
 	var wg sync.WaitGroup
