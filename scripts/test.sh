@@ -16,6 +16,8 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 command -v nginx >/dev/null || missing+=(nginx)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v openssl >/dev/null || missing+=(openssl)
+# Chinese text in the browser tests' screenshots.
+dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || missing+=(fonts-wqy-microhei)
 if ((${#missing[@]})); then
 	# Package scripts must not start services: the tests start their own.
 	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
@@ -23,7 +25,7 @@ if ((${#missing[@]})); then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 	rm -f /usr/sbin/policy-rc.d
 fi
-echo "ok: redis-server nginx chromium openssl"
+echo "ok: redis-server nginx chromium openssl fonts-wqy-microhei"
 
 step "FerretDB (test-only MongoDB-wire server)"
 (cd tools/ferretdb && go build -o "$bin/ferretdb" .)
