@@ -4,6 +4,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,8 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/yibi/yibi/internal/paint"
@@ -44,8 +47,8 @@ type Config struct {
 type item struct {
 	ID        string    `json:"id"`
 	Actions   string    `json:"actions"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	CreatedAt time.Time `json:"createdAt,omitzero"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
 }
 
 // Handler returns the routed paint API.
@@ -92,11 +95,27 @@ func (a *api) list(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	// v1 list items are exactly {id, actions}; the times are an opt-in
+	// addition (?timestamps=1), so that no v1 answer changes.
+	stamps := wantTimestamps(r)
 	out := make([]item, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, item{p.ID, p.Actions, p.CreatedAt, p.UpdatedAt})
+		it := item{ID: p.ID, Actions: p.Actions}
+		if stamps {
+			it.CreatedAt, it.UpdatedAt = p.CreatedAt, p.UpdatedAt
+		}
+		out = append(out, it)
 	}
 	OK(w, out)
+}
+
+// wantTimestamps reports whether a list asked for createdAt/updatedAt.
+func wantTimestamps(r *http.Request) bool {
+	switch r.URL.Query().Get("timestamps") {
+	case "1", "true":
+		return true
+	}
+	return false
 }
 
 func (a *api) body(w http.ResponseWriter, r *http.Request) (map[string]string, error) {
@@ -172,21 +191,67 @@ func (a *api) del(w http.ResponseWriter, r *http.Request) {
 	OK(w, struct{}{})
 }
 
+// okEnvelope and failEnvelope are the two envelopes. Their fields are in
+// the order encoding/json writes a map's keys (sorted), which is how the
+// envelopes were first encoded: the bytes stay the same, without the cost
+// of building and sorting a map on every answer.
+type okEnvelope struct {
+	Code int    `json:"code"`
+	Data any    `json:"data"`
+	Msg  string `json:"msg"`
+}
+
+type failEnvelope struct {
+	Code  int         `json:"code"`
+	Error failureBody `json:"error"`
+	Msg   string      `json:"msg"`
+}
+
+type failureBody struct {
+	Reason string `json:"reason"`
+}
+
 // OK writes the success envelope.
 func OK(w http.ResponseWriter, data any) {
-	write(w, http.StatusOK, map[string]any{"code": 0, "msg": "success", "data": data})
+	write(w, http.StatusOK, &okEnvelope{Code: 0, Data: data, Msg: "success"})
 }
 
 // Fail writes the failure envelope with status and reason.
 func Fail(w http.ResponseWriter, status int, reason string) {
-	write(w, status, map[string]any{"code": -1, "msg": "fail", "error": map[string]string{"reason": reason}})
+	write(w, status, &failEnvelope{Code: -1, Error: failureBody{Reason: reason}, Msg: "fail"})
 }
 
+// buffers holds encoding buffers between answers. Buffers that grew past
+// maxPooledBuffer (a list of big drawings) are dropped, not kept.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBuffer = 256 << 10
+
+// write encodes v whole before writing, so the answer goes out with a
+// Content-Length rather than chunked, and an encoding failure can still
+// be answered properly.
 func write(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	buf := buffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledBuffer {
+			buf.Reset()
+			buffers.Put(buf)
+		}
+	}()
+	buf.Reset()
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
+		// Only a data value that cannot be encoded gets here; no handler
+		// of this package makes one.
+		buf.Reset()
+		status = http.StatusInternalServerError
+		_ = json.NewEncoder(buf).Encode(&failEnvelope{Code: -1, Error: failureBody{Reason: ReasonInternal}, Msg: "fail"})
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(buf.Bytes())
 }
 
 // fail is the one place mapping errors to status and reason; internal

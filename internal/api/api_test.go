@@ -81,4 +81,28 @@ func TestAPI(t *testing.T) {
 			t.Errorf("bob: got %v, want 0 paints", m["data"])
 		}
 	})
+	t.Run("ListItemsAreV1", func(t *testing.T) {
+		_, m := do(h, "alice", "GET", "/applet/session/paints/list", "", "")
+		d, _ := m["data"].([]any)
+		if len(d) != 1 {
+			t.Fatalf("got %v, want 1 paint", m["data"])
+		}
+		item, _ := d[0].(map[string]any)
+		if len(item) != 2 || item["id"] != id1 || item["actions"] != "[]" {
+			t.Errorf("got item %v, want exactly {id, actions}", item)
+		}
+	})
+	t.Run("ListTimestampsOptIn", func(t *testing.T) {
+		_, m := do(h, "alice", "GET", "/applet/session/paints/list?timestamps=1", "", "")
+		d, _ := m["data"].([]any)
+		if len(d) != 1 {
+			t.Fatalf("got %v, want 1 paint", m["data"])
+		}
+		item, _ := d[0].(map[string]any)
+		for _, k := range []string{"createdAt", "updatedAt"} {
+			if s, _ := item[k].(string); s == "" {
+				t.Errorf("got %s %v, want an RFC 3339 time", k, item[k])
+			}
+		}
+	})
 }
