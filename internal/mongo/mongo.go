@@ -223,11 +223,17 @@ func (s *Store) Close() error {
 
 // wrap marks connectivity failures (no server selectable, network errors,
 // timeouts, a closed client) as paint.ErrUnavailable, keeping the cause for
-// the log.
+// the log. So are errors the server answers to our well-formed commands
+// (other than a duplicate key, which callers handle): a server shutting
+// down or stepping down answers InterruptedAtShutdown, NotWritablePrimary
+// or, in FerretDB's case, InternalError, and the client should retry
+// later rather than see an internal error.
 func wrap(op string, err error) error {
 	var sse topology.ServerSelectionError
+	var se mongo.ServerError
 	if errors.As(err, &sse) || mongo.IsNetworkError(err) || mongo.IsTimeout(err) ||
-		errors.Is(err, mongo.ErrClientDisconnected) || errors.Is(err, context.Canceled) {
+		errors.Is(err, mongo.ErrClientDisconnected) || errors.Is(err, context.Canceled) ||
+		(errors.As(err, &se) && !mongo.IsDuplicateKeyError(err)) {
 		return fmt.Errorf("mongo: %s: %w: %w", op, paint.ErrUnavailable, err)
 	}
 	return fmt.Errorf("mongo: %s: %w", op, err)
