@@ -310,6 +310,17 @@ func TestLoginFailures(t *testing.T) {
 			status: 401, reason: wxsession.ReasonUntrustedRawData, result: wxsession.ReasonUntrustedRawData,
 		},
 		{
+			// Mallory's code with Victor's genuine rawData and signature:
+			// the signature was made with Victor's session_key, not the
+			// one the code exchanges to, so nobody becomes Victor.
+			name: "OtherUsersRawDataUntrusted",
+			setup: func(e *env, h map[string]string) {
+				victor := e.loginHeaders("victor")
+				h["X-WX-RawData"], h["X-WX-Signature"] = victor["X-WX-RawData"], victor["X-WX-Signature"]
+			},
+			status: 401, reason: wxsession.ReasonUntrustedRawData, result: wxsession.ReasonUntrustedRawData,
+		},
+		{
 			name:   "UnknownCodeExchangeFailed",
 			setup:  func(e *env, h map[string]string) { h["X-WX-Code"] = "not-a-code" },
 			status: 502, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
