@@ -34,13 +34,13 @@ func (anyCode) Exchange(_ context.Context, code string) (wechat.Session, error) 
 // envelope with an expected status, never a panic or a leaked key.
 func FuzzHeaders(f *testing.F) {
 	raw := `{"nickName":"昵称","gender":1,"avatarUrl":"https://a/b"}`
-	f.Add("code1", encodeURIComponent(raw), sign(raw, fuzzKey), false)
+	f.Add("code1", wxsession.EncodeRawData(raw), sign(raw, fuzzKey), false)
 	f.Add("code1", "", "", false)
-	f.Add("refused", encodeURIComponent(raw), sign(raw, fuzzKey), false)
+	f.Add("refused", wxsession.EncodeRawData(raw), sign(raw, fuzzKey), false)
 	f.Add("code2", "%7B%ZZ", "", false)
 	f.Add("code3", "%E6%98", sign("x", "y"), false)
 	f.Add("code4", "%5B1%5D", "abc", true)
-	f.Add("code5", encodeURIComponent(`{"openId":"forged","unionId":null}`), "", true)
+	f.Add("code5", wxsession.EncodeRawData(`{"openId":"forged","unionId":null}`), "", true)
 	f.Add("", "%7B%7D", "", false)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var handlers []http.Handler

@@ -122,7 +122,7 @@ func (e *env) do(path string, headers map[string]string) *httptest.ResponseRecor
 func (e *env) loginHeaders(user string) map[string]string {
 	code := e.wx.login(user)
 	raw, sig := e.wx.userInfo(user)
-	return map[string]string{"X-WX-Code": code, "X-WX-RawData": encodeURIComponent(raw), "X-WX-Signature": sig}
+	return map[string]string{"X-WX-Code": code, "X-WX-RawData": wxsession.EncodeRawData(raw), "X-WX-Signature": sig}
 }
 
 // envelope is the decoded session error envelope.
@@ -251,7 +251,7 @@ func TestLogin(t *testing.T) {
 		e.result()
 	})
 	t.Run("RetryWithForgedRawDataUntrusted", func(t *testing.T) {
-		forged := map[string]string{"X-WX-Code": h["X-WX-Code"], "X-WX-RawData": encodeURIComponent(`{"nickName":"mallory"}`), "X-WX-Signature": h["X-WX-Signature"]}
+		forged := map[string]string{"X-WX-Code": h["X-WX-Code"], "X-WX-RawData": wxsession.EncodeRawData(`{"nickName":"mallory"}`), "X-WX-Signature": h["X-WX-Signature"]}
 		checkEnvelope(t, e.do("/", forged), 401, wxsession.ReasonUntrustedRawData)
 		e.result()
 	})
@@ -517,7 +517,7 @@ func TestIgnoreSignature(t *testing.T) {
 		c.AppID, c.AppSecret = "", ""
 	})
 	raw := `{"nickName":"x","avatarUrl":"https://a/b.png"}`
-	w := e.do("/", map[string]string{"X-WX-Code": "any-code", "X-WX-RawData": encodeURIComponent(raw), "X-WX-Signature": "whatever"})
+	w := e.do("/", map[string]string{"X-WX-Code": "any-code", "X-WX-RawData": wxsession.EncodeRawData(raw), "X-WX-Signature": "whatever"})
 	sum := sha1.Sum([]byte("https://a/b.png"))
 	want := ("PSEUDO_OPENID_" + hex.EncodeToString(sum[:]))[:28]
 	checkUser(t, w, want)

@@ -141,21 +141,6 @@ func do(t *testing.T, method, u string, header http.Header, contentType string, 
 	return answer{resp.StatusCode, resp.Header, b}
 }
 
-// encodeURIComponent is JavaScript's, as the 2016 client applied it to
-// rawData.
-func encodeURIComponent(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.!~*'()", c) >= 0 {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
-}
-
 // client is a 2016 mini program client of one user: it logs in through
 // the simulator's HTTP API (wx.login, wx.getUserInfo), sends X-WX-Code,
 // X-WX-RawData and X-WX-Signature on its first request and only X-WX-Code
@@ -201,7 +186,7 @@ func (c *client) headers() http.Header {
 	}
 	h := http.Header{"X-WX-Code": {c.code}}
 	if !c.loggedIn {
-		h.Set("X-WX-RawData", encodeURIComponent(c.rawData))
+		h.Set("X-WX-RawData", wxsession.EncodeRawData(c.rawData))
 		h.Set("X-WX-Signature", c.signature)
 	}
 	return h

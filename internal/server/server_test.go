@@ -101,7 +101,7 @@ func TestBadInput(t *testing.T) {
 	other.login()
 	forged := http.Header{
 		"X-WX-Code":      {other.code},
-		"X-WX-RawData":   {encodeURIComponent(other.rawData)},
+		"X-WX-RawData":   {wxsession.EncodeRawData(other.rawData)},
 		"X-WX-Signature": {strings.Repeat("ab", 20)},
 	}
 
