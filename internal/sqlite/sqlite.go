@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,7 +33,19 @@ var migrations embed.FS
 type Store struct {
 	w *sql.DB
 	r *sql.DB
+	// list is List's query, prepared once on the read pool (database/sql
+	// prepares it again on each reader connection it runs on, once):
+	// compiling the SQL on every call took about a third of List's time.
+	list *sql.Stmt
 }
+
+// listQuery is List's SQL. It asks for the order that the index
+// paints_newest (open_id, created_at DESC, id) gives by itself; List then
+// puts paints created in the same millisecond in id DESC order. Asking
+// SQLite for "created_at DESC, id DESC" made it sort every result in a
+// temporary B-tree, which cost about 15% of a List.
+const listQuery = `SELECT id, actions, created_at, updated_at FROM paints
+	WHERE open_id = ? ORDER BY created_at DESC`
 
 var _ paint.Store = (*Store)(nil)
 
@@ -77,6 +90,10 @@ func Open(path string) (*Store, error) {
 	if err := s.Ping(context.Background()); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if s.list, err = r.PrepareContext(context.Background(), listQuery); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: prepare list: %w", err)
 	}
 	return s, nil
 }
@@ -127,9 +144,7 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // List implements paint.Store.
 func (s *Store) List(ctx context.Context, openID string) ([]paint.Paint, error) {
-	rows, err := s.r.QueryContext(ctx,
-		`SELECT id, actions, created_at, updated_at FROM paints
-		 WHERE open_id = ? ORDER BY created_at DESC, id DESC`, openID)
+	rows, err := s.list.QueryContext(ctx, openID)
 	if err != nil {
 		return nil, wrap("list", err)
 	}
@@ -146,6 +161,18 @@ func (s *Store) List(ctx context.Context, openID string) ([]paint.Paint, error) 
 	}
 	if err := rows.Err(); err != nil {
 		return nil, wrap("list", err)
+	}
+	// Newest first; among paints created in the same millisecond, id DESC
+	// (the order of SQLite's BINARY collation, which Go's string order is).
+	for i := 0; i < len(ps); {
+		j := i + 1
+		for j < len(ps) && ps[j].CreatedAt.Equal(ps[i].CreatedAt) {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(ps[i:j], func(a, b paint.Paint) int { return strings.Compare(b.ID, a.ID) })
+		}
+		i = j
 	}
 	return ps, nil
 }
@@ -227,6 +254,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // the last connection closes) so the data sits in the main file.
 func (s *Store) Close() error {
 	var errs []error
+	if s.list != nil {
+		errs = append(errs, s.list.Close())
+	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
@@ -242,7 +272,8 @@ func (s *Store) Close() error {
 func wrap(op string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
 		errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "database is locked") ||
-		strings.Contains(err.Error(), "sql: database is closed") {
+		strings.Contains(err.Error(), "sql: database is closed") ||
+		strings.Contains(err.Error(), "sql: statement is closed") { // List after Close
 		return fmt.Errorf("sqlite: %s: %w: %w", op, paint.ErrUnavailable, err)
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
