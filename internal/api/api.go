@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -98,6 +99,10 @@ func (a *api) list(w http.ResponseWriter, r *http.Request) {
 	// v1 list items are exactly {id, actions}; the times are an opt-in
 	// addition (?timestamps=1), so that no v1 answer changes.
 	stamps := wantTimestamps(r)
+	if !stamps {
+		writeList(w, ps)
+		return
+	}
 	out := make([]item, 0, len(ps))
 	for _, p := range ps {
 		it := item{ID: p.ID, Actions: p.Actions}
@@ -246,12 +251,79 @@ func write(w http.ResponseWriter, status int, v any) {
 		status = http.StatusInternalServerError
 		_ = json.NewEncoder(buf).Encode(&failEnvelope{Code: -1, Error: failureBody{Reason: ReasonInternal}, Msg: "fail"})
 	}
+	writeJSON(w, status, buf.Bytes())
+}
+
+// writeJSON writes an encoded answer with its headers.
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(body)
+}
+
+// listBuffers holds writeList's buffers between answers.
+var listBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// writeList writes the success envelope of a v1 list (items {id, actions})
+// encoded by hand: the bytes OK(w, items) writes, without reflection and
+// with a faster escape of the actions strings (appendJSONString), which
+// were most of the encoding's time.
+func writeList(w http.ResponseWriter, ps []paint.Paint) {
+	bp := listBuffers.Get().(*[]byte)
+	b := append((*bp)[:0], `{"code":0,"data":[`...)
+	for i, p := range ps {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = appendJSONString(b, p.ID)
+		b = append(b, `,"actions":`...)
+		b = appendJSONString(b, p.Actions)
+		b = append(b, '}')
+	}
+	b = append(b, "],\"msg\":\"success\"}\n"...)
+	writeJSON(w, http.StatusOK, b)
+	if cap(b) <= maxPooledBuffer {
+		*bp = b
+		listBuffers.Put(bp)
+	}
+}
+
+// plainJSON[c] is true for the bytes that encoding/json writes as they are
+// in a string (with HTML escaping, its default): printable ASCII but
+// '"', '\\', '<', '>' and '&', and DEL.
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
+// appendJSONString appends s as a JSON string, exactly as encoding/json
+// encodes it. It handles printable ASCII itself, the whole of a drawing's
+// actions, at about twice encoding/json's speed (no small copies); from
+// the first other byte on it hands the rest of s to encoding/json, whose
+// escaping of a byte or rune never depends on what precedes it.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = slices.Grow(dst, len(s)+len(s)/4+2)
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case plainJSON[c]:
+			dst = append(dst, c)
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		default:
+			rest, _ := json.Marshal(s[i:]) // a string always encodes
+			dst = append(dst, rest[1:len(rest)-1]...)
+			return append(dst, '"')
+		}
+	}
+	return append(dst, '"')
 }
 
 // fail is the one place mapping errors to status and reason; internal

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/yibi/yibi/internal/paint"
 	"github.com/yibi/yibi/internal/sqlite"
 )
 
@@ -103,6 +104,31 @@ func TestAPI(t *testing.T) {
 			if s, _ := item[k].(string); s == "" {
 				t.Errorf("got %s %v, want an RFC 3339 time", k, item[k])
 			}
+		}
+	})
+}
+
+// FuzzWriteList checks the hand-encoded list answer against
+// encoding/json: for any id and actions, writeList writes exactly the
+// bytes OK writes for the same items.
+func FuzzWriteList(f *testing.F) {
+	for _, s := range []string{
+		`[]`, `[{"method":"lineTo","data":[1,2]}]`, `a"b\c`, "<>&", "\u2028\u2029", "\x00\x1f\x7f",
+		"\xff\xfe", "小明", "tab\tnl\n", `{"x":"</script>"}`,
+	} {
+		f.Add("3f2a8c1e-6b7d", s)
+	}
+	f.Fuzz(func(t *testing.T, id, actions string) {
+		ps := []paint.Paint{{ID: id, Actions: actions}, {ID: actions, Actions: id}}
+		got := httptest.NewRecorder()
+		writeList(got, ps)
+		want := httptest.NewRecorder()
+		OK(want, []item{{ID: id, Actions: actions}, {ID: actions, Actions: id}})
+		if got.Body.String() != want.Body.String() {
+			t.Fatalf("got %q, want %q", got.Body, want.Body)
+		}
+		if got.Header().Get("Content-Length") != want.Header().Get("Content-Length") {
+			t.Fatalf("got Content-Length %s, want %s", got.Header().Get("Content-Length"), want.Header().Get("Content-Length"))
 		}
 	})
 }
