@@ -1,0 +1,322 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/yibi/yibi/internal/config"
+	"github.com/yibi/yibi/internal/paint/painttest"
+	"github.com/yibi/yibi/internal/server"
+	"github.com/yibi/yibi/internal/testenv"
+)
+
+// BenchmarkList measures the whole server answering an authenticated
+// `list` of 3 paints of about 2 KB each (a cached session: X-WX-Code
+// only), over loopback HTTP with a keep-alive client, against an
+// unauthenticated handler that writes the same answer bytes from memory.
+// The server is the real one of `yibi serve` in development mode: request
+// log (JSON, to io.Discard), metrics, login rate limit, session layer,
+// paint API, with its paint store and session store per sub-benchmark.
+//
+// Both servers run side by side, in alternating blocks of requests at the
+// same concurrency (conc=1 is serial). Reported: rps-ratio (the server's
+// throughput over the bare handler's; the target is ≥ 0.6 on SQLite),
+// ratio (mean latency over the bare one's), bare-us and yibi-us (mean
+// latency of one request, µs), answer-bytes and paint-bytes. ns/op is the
+// wall time of one bare request plus one server request. The in-process
+// sub-benchmarks time the server's handler alone, serially, with no HTTP
+// (with SQLite and memory sessions, that is its CPU cost per list; with
+// Redis or FerretDB it includes waiting for them). Under -cpuprofile,
+// samples carry a side label
+// (bare-client, bare-server, yibi-client, yibi-server): go tool pprof -tags.
+func BenchmarkList(b *testing.B) {
+	stores := []struct {
+		name  string
+		setup func(b *testing.B, cfg *config.Config)
+	}{
+		{"sqlite+memory", func(*testing.B, *config.Config) {}},
+		{"sqlite+redis", func(b *testing.B, cfg *config.Config) {
+			cfg.RedisURL = testenv.StartRedis(b).URL()
+		}},
+		{"ferretdb+memory", func(b *testing.B, cfg *config.Config) {
+			cfg.MongoURI = testenv.StartFerretDB(b).URI
+			cfg.MongoDatabase = "bench"
+		}},
+	}
+	for _, st := range stores {
+		for _, conc := range []int{0, 1, 8} {
+			name := fmt.Sprintf("%s/conc=%d", st.name, conc)
+			if conc == 0 {
+				name = st.name + "/in-process"
+			}
+			b.Run(name, func(b *testing.B) {
+				cfg := config.Default()
+				cfg.Port = 0
+				cfg.DataDir = b.TempDir()
+				st.setup(b, &cfg)
+				benchList(b, cfg, conc)
+			})
+		}
+	}
+}
+
+func benchList(b *testing.B, cfg config.Config, conc int) {
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil)) // production logs every request at info
+	srv, err := server.New(cfg, logger)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close() })
+	yibi := benchServer(b, "yibi-server", srv.Handler())
+	sim := srv.Simulator()
+	if sim == nil {
+		b.Fatal("no simulator: the config is not in development mode")
+	}
+	base := yibi.URL + cfg.RouteBasePath + "/session/paints/"
+
+	// Log in through the simulator, as the mini program does, then save
+	// three paints of about 2 KB.
+	const user = "bench-lister"
+	code, err := sim.Login("", user)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, sig, err := sim.UserInfo("", user)
+	if err != nil {
+		b.Fatal(err)
+	}
+	login := http.Header{"X-Wx-Code": {code}, "X-Wx-Rawdata": {benchEncodeURIComponent(raw)}, "X-Wx-Signature": {sig}}
+	if _, _, err := benchDo(http.DefaultClient, "GET", base+"list", login, nil); err != nil {
+		b.Fatal("login: ", err)
+	}
+	session := http.Header{"X-Wx-Code": {code}}
+	actionBytes := 0
+	for i := range 3 {
+		actions := painttest.Actions(2, 19, uint64(i+1))
+		actionBytes += len(actions)
+		form := url.Values{"id": {fmt.Sprintf("8c3e1f4a-0000-4000-8000-00000000000%d", i)}, "actions": {actions}}
+		h := session.Clone()
+		h.Set("Content-Type", "application/x-www-form-urlencoded")
+		if _, _, err := benchDo(http.DefaultClient, "POST", base+"save", h, strings.NewReader(form.Encode())); err != nil {
+			b.Fatal("save: ", err)
+		}
+	}
+	_, answer, err := benchDo(http.DefaultClient, "GET", base+"list", session, nil)
+	if err != nil {
+		b.Fatal("list: ", err)
+	}
+	if n := bytes.Count(answer, []byte(`"id":`)); n != 3 {
+		b.Fatalf("list: got %d paints, want 3: %s", n, answer)
+	}
+
+	// The baseline: the same answer from memory, as a static file server
+	// would send it (with its length), no session, no store, no logs.
+	bare := benchServer(b, "bare-server", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(answer)))
+		w.Write(answer)
+	}))
+
+	// The client reads answers into reused buffers: its own work is no
+	// part of either server's, and it shares their two cores.
+	bufs := sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 2*len(answer))) }}
+	get := func(u string, h http.Header) func() error {
+		c := benchClient(b, conc)
+		return func() error {
+			req, err := http.NewRequest("GET", u, nil)
+			if err != nil {
+				return err
+			}
+			req.Header = h.Clone()
+			resp, err := c.Do(req)
+			if err != nil {
+				return err
+			}
+			buf := bufs.Get().(*bytes.Buffer)
+			defer bufs.Put(buf)
+			buf.Reset()
+			_, err = buf.ReadFrom(resp.Body)
+			resp.Body.Close()
+			switch {
+			case err != nil:
+				return err
+			case resp.StatusCode != http.StatusOK || !bytes.Equal(buf.Bytes(), answer):
+				return fmt.Errorf("answer changed: got %d %s, want 200 %s", resp.StatusCode, buf, answer)
+			}
+			return nil
+		}
+	}
+	if conc == 0 {
+		// In process: the server's handler alone, no HTTP.
+		h := srv.Handler()
+		req := httptest.NewRequest("GET", base+"list", nil)
+		req.Header = session.Clone()
+		b.ReportAllocs()
+		for b.Loop() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != http.StatusOK || !bytes.Equal(w.Body.Bytes(), answer) {
+				b.Fatalf("got %d %s, want 200 %s", w.Code, w.Body, answer)
+			}
+		}
+		return
+	}
+	benchPaired(b, conc, get(bare.URL, nil), get(base+"list", session), "bare-us", "yibi-us")
+	b.ReportMetric(float64(len(answer)), "answer-bytes")
+	b.ReportMetric(float64(actionBytes)/3, "paint-bytes")
+}
+
+// benchServer starts an httptest server for h whose goroutines carry the
+// pprof label side=label, so that a CPU profile of the benchmark splits by
+// side: go tool pprof -tags (or -tagfocus=side=yibi-server).
+func benchServer(b *testing.B, label string, h http.Handler) *httptest.Server {
+	var s *httptest.Server
+	// Goroutines inherit labels: the accept loop started here, and every
+	// connection's goroutine it starts.
+	pprof.Do(context.Background(), pprof.Labels("side", label), func(context.Context) {
+		s = httptest.NewServer(h)
+	})
+	b.Cleanup(s.Close)
+	return s
+}
+
+// benchClient is a keep-alive client with conc idle connections.
+func benchClient(b *testing.B, conc int) *http.Client {
+	t := &http.Transport{MaxIdleConns: conc, MaxIdleConnsPerHost: conc, DisableCompression: true}
+	b.Cleanup(t.CloseIdleConnections)
+	return &http.Client{Transport: t}
+}
+
+// benchDo sends a request and reads the whole answer; any status but 200
+// is an error.
+func benchDo(c *http.Client, method, u string, h http.Header, body io.Reader) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(context.Background(), method, u, body)
+	if err != nil {
+		return 0, nil, err
+	}
+	if h != nil {
+		req.Header = h.Clone()
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, b, fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	return resp.StatusCode, b, nil
+}
+
+// benchPaired runs b.N calls of base and b.N calls of subject, conc at a
+// time, alternating between the two in blocks of a few calls per
+// goroutine so that a shared machine's load hits both alike, and reports
+// their mean latencies (µs, as baseName and subjectName), the latency
+// ratio ("ratio") and the throughput ratio ("rps-ratio", subject over
+// base).
+func benchPaired(b *testing.B, conc int, base, subject func() error, baseName, subjectName string) {
+	b.Helper()
+	for range 2 * conc { // open the connections, warm the caches
+		if err := base(); err != nil {
+			b.Fatal(err)
+		}
+		if err := subject(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	const perBlock = 25 // calls per goroutine per block
+	labels := [2]pprof.LabelSet{pprof.Labels("side", "bare-client"), pprof.Labels("side", "yibi-client")}
+	var lat, wall [2]time.Duration
+	var n [2]int
+	b.ResetTimer()
+	for done := 0; done < b.N; {
+		k := min(perBlock*conc, b.N-done)
+		for side, f := range []func() error{base, subject} {
+			l, w, err := benchBlock(k, conc, f, labels[side])
+			if err != nil {
+				b.Fatal(err)
+			}
+			lat[side] += l
+			wall[side] += w
+			n[side] += k
+		}
+		done += k
+	}
+	b.StopTimer()
+	us := func(side int) float64 { return lat[side].Seconds() * 1e6 / float64(n[side]) }
+	b.ReportMetric(us(0), baseName)
+	b.ReportMetric(us(1), subjectName)
+	b.ReportMetric(us(1)/us(0), "ratio")
+	b.ReportMetric(float64(wall[0])/float64(wall[1]), "rps-ratio")
+}
+
+// benchBlock makes k calls of f, conc at a time on goroutines labelled
+// with labels, and returns the sum of their latencies and the wall time of
+// the block.
+func benchBlock(k, conc int, f func() error, labels pprof.LabelSet) (lat, wall time.Duration, err error) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	for g := range conc {
+		calls := k / conc
+		if g < k%conc {
+			calls++
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), labels))
+			var sum time.Duration
+			var ferr error
+			for range calls {
+				t0 := time.Now()
+				if e := f(); e != nil && ferr == nil {
+					ferr = e
+				}
+				sum += time.Since(t0)
+			}
+			mu.Lock()
+			lat += sum
+			if err == nil {
+				err = ferr
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return lat, time.Since(start), err
+}
+
+// benchEncodeURIComponent escapes s like JavaScript's encodeURIComponent,
+// as the mini program client does for X-WX-RawData.
+func benchEncodeURIComponent(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.!~*'()", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
