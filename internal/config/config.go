@@ -36,6 +36,8 @@ type Config struct {
 	SessionTTL        time.Duration // YIBI_SESSION_TTL, default 2h
 	LogLevel          string        // YIBI_LOG_LEVEL, default info
 	Dev               bool          // YIBI_DEV forces development mode
+	LoginBurstPerIP   int           // YIBI_LOGIN_BURST_PER_IP, default 20; 0 = no per-IP login limit
+	LoginBurstPerApp  int           // YIBI_LOGIN_BURST_PER_APP, default 200; 0 = no app-wide login limit
 	MaxActionsBytes   int           // largest actions string, 1 MiB
 	MaxPaintsPerUser  int           // paints one user may keep, 1000
 	MaxBodyBytes      int64         // largest request body, 2 MiB
@@ -122,6 +124,12 @@ var Options = func() []Option {
 			c.Dev = b
 			return nil
 		}, func(c *Config) string { return strconv.FormatBool(c.Dev) })
+	s, g = num(func(c *Config) *int { return &c.LoginBurstPerIP })
+	add("login_burst_per_ip", "YIBI_LOGIN_BURST_PER_IP", "20",
+		"logins one client IP may make at once, then 1 per second; 0 = no per-IP limit", false, s, g)
+	s, g = num(func(c *Config) *int { return &c.LoginBurstPerApp })
+	add("login_burst_per_app", "YIBI_LOGIN_BURST_PER_APP", "200",
+		"logins the whole app may make at once, then 100 per second; 0 = no app-wide limit", false, s, g)
 	return o
 }()
 
@@ -130,7 +138,7 @@ func Default() Config {
 	return Config{
 		Port: 5757, RouteBasePath: "/applet", WeChatAPIURL: "https://api.weixin.qq.com",
 		MongoDatabase: "qcloud-applet-session", DataDir: "./data", SessionTTL: 2 * time.Hour,
-		LogLevel: "info", MaxActionsBytes: 1 << 20, MaxPaintsPerUser: 1000, MaxBodyBytes: 2 << 20,
+		LogLevel: "info", LoginBurstPerIP: 20, LoginBurstPerApp: 200, MaxActionsBytes: 1 << 20, MaxPaintsPerUser: 1000, MaxBodyBytes: 2 << 20,
 		ShutdownTimeout: 10 * time.Second, ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, ExchangeTimeout: 5 * time.Second,
 	}
@@ -231,6 +239,9 @@ func (c Config) Validate() error {
 	}
 	if (c.AppID == "") != (c.AppSecret == "") {
 		bad("app_id and app_secret must be set together")
+	}
+	if c.LoginBurstPerIP < 0 || c.LoginBurstPerApp < 0 {
+		bad("login_burst_per_ip and login_burst_per_app must be 0 (no limit) or more")
 	}
 	if c.SessionTTL <= 0 {
 		bad("session_ttl must be positive")

@@ -166,7 +166,15 @@ func (s *Server) routes() (_ http.Handler, err error) {
 		MaxBodyBytes:     cfg.MaxBodyBytes,
 		Logger:           logger,
 	})
-	logins := limit.Logins(limit.Config{TrustedProxies: loopback, OnReject: met.OnReject})
+	lim := limit.Config{TrustedProxies: loopback, OnReject: met.OnReject,
+		PerIPBurst: cfg.LoginBurstPerIP, PerAppBurst: cfg.LoginBurstPerApp}
+	if cfg.LoginBurstPerIP == 0 {
+		lim.PerIP = -1
+	}
+	if cfg.LoginBurstPerApp == 0 {
+		lim.PerApp = -1
+	}
+	logins := limit.Logins(lim)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

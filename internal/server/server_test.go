@@ -269,23 +269,41 @@ func TestWebApp(t *testing.T) {
 	}
 }
 
-func TestLoginRateLimitWired(t *testing.T) {
-	logger, _ := testLogger(t)
-	s := start(t, testConfig(t), logger)
+// badLogins sends n logins with a bad signature from one address and
+// returns the last answer, stopping at the first 429.
+func badLogins(t *testing.T, serverURL string, n int) answer {
 	h := http.Header{"X-WX-Code": {"c"}, "X-WX-RawData": {"%7B%7D"}, "X-WX-Signature": {strings.Repeat("0", 40)}}
 	var last answer
-	for i := 0; i < 40; i++ {
-		last = do(t, "GET", s.URL()+"/applet/session/paints/list", h, "", nil)
+	for i := 0; i < n; i++ {
+		last = do(t, "GET", serverURL+"/applet/session/paints/list", h, "", nil)
 		if last.status == http.StatusTooManyRequests {
 			break
 		}
 	}
+	return last
+}
+
+func TestLoginRateLimitWired(t *testing.T) {
+	logger, _ := testLogger(t)
+	s := start(t, testConfig(t), logger)
+	last := badLogins(t, s.URL(), 40)
 	wantSessionError(t, "login past the burst", last, http.StatusTooManyRequests, "ERR_RATE_LIMITED")
 	if last.header.Get("Retry-After") == "" {
 		t.Errorf("got no Retry-After")
 	}
 	// Requests that are not logins pass.
 	wantFail(t, "no login", do(t, "GET", s.URL()+"/applet/session/paints/list", nil, "", nil), 401, api.ReasonNoUser)
+}
+
+func TestLoginRateLimitOff(t *testing.T) {
+	logger, _ := testLogger(t)
+	cfg := testConfig(t)
+	cfg.LoginBurstPerIP, cfg.LoginBurstPerApp = 0, 0
+	s := start(t, cfg, logger)
+	// Far past both default bursts (20 per IP, 200 per app).
+	last := badLogins(t, s.URL(), 250)
+	// The code is unknown to the simulator: refused by WeChat, not by a limit.
+	wantSessionError(t, "login with the limits off", last, http.StatusBadGateway, "ERR_SESSION_KEY_EXCHANGE_FAILED")
 }
 
 func TestGracefulShutdown(t *testing.T) {
