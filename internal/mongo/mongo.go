@@ -37,6 +37,17 @@ type Store struct {
 
 var _ paint.Store = (*Store)(nil)
 
+// docID is a paint's _id: its owner and its id, which together are unique.
+// Paint ids have no '/' (paint.Validate), so the key is unambiguous.
+//
+// Writes address a paint by _id alone because a server may serve that
+// faster than any other query: FerretDB v1.24's SQLite backend pushes a
+// filter down to SQL only when it is exactly {_id: v}
+// (backends/sqlite/collection.go, Query) and scans the whole collection
+// for anything else. Documents written by other programs, with other
+// _ids, are still found through (openId, id).
+func docID(openID, id string) string { return openID + "/" + id }
+
 type doc struct {
 	OpenID    string    `bson:"openId"`
 	ID        string    `bson:"id"`
@@ -139,11 +150,12 @@ func (s *Store) List(ctx context.Context, openID string) ([]paint.Paint, error) 
 // racing creates at max-1 may both be refused (the client saves again), and
 // a List that runs in that instant may briefly see max+1.
 func (s *Store) Save(ctx context.Context, p paint.Paint, max int) (created bool, err error) {
+	byID := bson.D{{Key: "_id", Value: docID(p.OpenID, p.ID)}}
 	key := bson.D{{Key: "openId", Value: p.OpenID}, {Key: "id", Value: p.ID}}
 	set := bson.D{{Key: "actions", Value: p.Actions}, {Key: "updatedAt", Value: p.UpdatedAt}}
 	// The draw page saves after every stroke, so replaces dominate: try
 	// that first, it needs one round trip.
-	res, err := s.coll.UpdateOne(ctx, key, bson.D{{Key: "$set", Value: set}})
+	res, err := s.coll.UpdateOne(ctx, byID, bson.D{{Key: "$set", Value: set}})
 	if err != nil {
 		return false, wrap("save", err)
 	}
@@ -159,13 +171,17 @@ func (s *Store) Save(ctx context.Context, p paint.Paint, max int) (created bool,
 			return false, paint.ErrLimit
 		}
 	}
-	res, err = s.coll.UpdateOne(ctx, key, bson.D{
+	// The filter names _id, openId and id, so a created paint gets all
+	// three. A paint of the same (openId, id) under another _id (written
+	// by another program) makes the insert a duplicate key: replace it.
+	res, err = s.coll.UpdateOne(ctx, append(byID, key...), bson.D{
 		{Key: "$set", Value: set},
 		{Key: "$setOnInsert", Value: bson.D{{Key: "createdAt", Value: p.CreatedAt}}},
 	}, options.UpdateOne().SetUpsert(true))
 	if mongo.IsDuplicateKeyError(err) {
 		// Another save of the same paint created it between our two
-		// updates; the upsert lost the race, so this is a replace.
+		// updates (the upsert lost the race), or the paint has another
+		// _id: this is a replace.
 		res, err = s.coll.UpdateOne(ctx, key, bson.D{{Key: "$set", Value: set}})
 		if err != nil {
 			return false, wrap("save", err)
@@ -182,7 +198,7 @@ func (s *Store) Save(ctx context.Context, p paint.Paint, max int) (created bool,
 			return true, wrap("save", err)
 		}
 		if n > int64(max) {
-			if _, err := s.coll.DeleteOne(ctx, key); err != nil {
+			if _, err := s.coll.DeleteOne(ctx, byID); err != nil {
 				return false, wrap("save: undo over limit", err)
 			}
 			return false, paint.ErrLimit
@@ -193,9 +209,16 @@ func (s *Store) Save(ctx context.Context, p paint.Paint, max int) (created bool,
 
 // Delete implements paint.Store.
 func (s *Store) Delete(ctx context.Context, openID, id string) error {
-	res, err := s.coll.DeleteOne(ctx, bson.D{{Key: "openId", Value: openID}, {Key: "id", Value: id}})
+	res, err := s.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: docID(openID, id)}})
 	if err != nil {
 		return wrap("delete", err)
+	}
+	if res.DeletedCount == 0 {
+		// A paint written by another program, under another _id.
+		res, err = s.coll.DeleteOne(ctx, bson.D{{Key: "openId", Value: openID}, {Key: "id", Value: id}})
+		if err != nil {
+			return wrap("delete", err)
+		}
 	}
 	if res.DeletedCount == 0 {
 		return paint.ErrNotFound

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/yibi/yibi/internal/paint"
 	"github.com/yibi/yibi/internal/paint/painttest"
 	"github.com/yibi/yibi/internal/testenv"
@@ -71,4 +73,50 @@ func BenchmarkStore(b *testing.B) {
 	}
 	defer s.Close()
 	painttest.Bench(b, s)
+}
+
+// TestForeignIDs: paints written by another program, with ObjectId _ids,
+// are listed, replaced and deleted like Yibi's own, and one of our own
+// gets the _id that writes address.
+func TestForeignIDs(t *testing.T) {
+	f := testenv.StartFerretDB(t)
+	ctx := context.Background()
+	s, err := Open(ctx, f.URI, "foreign")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	if _, err := s.coll.InsertOne(ctx, bson.D{{Key: "_id", Value: bson.NewObjectID()},
+		{Key: "openId", Value: "alice"}, {Key: "id", Value: "old"}, {Key: "actions", Value: "[]"},
+		{Key: "createdAt", Value: now}, {Key: "updatedAt", Value: now}}); err != nil {
+		t.Fatal(err)
+	}
+	created, err := s.Save(ctx, paint.Paint{OpenID: "alice", ID: "old", Actions: `[1]`, CreatedAt: now, UpdatedAt: now}, 10)
+	if err != nil || created {
+		t.Fatalf("replace: got created %v, %v; want a replace", created, err)
+	}
+	if _, err := s.Save(ctx, paint.Paint{OpenID: "alice", ID: "new", Actions: `[2]`, CreatedAt: now, UpdatedAt: now}, 10); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := s.List(ctx, "alice")
+	if err != nil || len(ps) != 2 {
+		t.Fatalf("list: got %v, %v; want 2 paints", ps, err)
+	}
+	for _, p := range ps {
+		if want := map[string]string{"old": `[1]`, "new": `[2]`}[p.ID]; p.Actions != want {
+			t.Errorf("paint %s: got actions %s, want %s", p.ID, p.Actions, want)
+		}
+	}
+	if n, err := s.coll.CountDocuments(ctx, bson.D{{Key: "_id", Value: docID("alice", "new")}}); err != nil || n != 1 {
+		t.Errorf("got %d paints with _id %q (%v), want 1", n, docID("alice", "new"), err)
+	}
+	for _, id := range []string{"old", "new"} {
+		if err := s.Delete(ctx, "alice", id); err != nil {
+			t.Errorf("delete %s: %v", id, err)
+		}
+	}
+	if ps, err := s.List(ctx, "alice"); err != nil || len(ps) != 0 {
+		t.Errorf("after deletes: got %v, %v; want none", ps, err)
+	}
 }
