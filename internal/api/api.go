@@ -43,6 +43,10 @@ type Config struct {
 	MaxBodyBytes     int64
 	Logger           *slog.Logger
 	Now              func() time.Time
+	// StoreTimeout bounds the time one request spends at its store (all
+	// of a save's round trips together); then it answers 503 store
+	// unavailable, before a client gives up on its own. 0 = no bound.
+	StoreTimeout time.Duration
 }
 
 type item struct {
@@ -71,6 +75,15 @@ func Handler(cfg Config) http.Handler {
 
 type api struct{ cfg Config }
 
+// storeCtx is the context of a request's store calls: the request's,
+// bounded by StoreTimeout.
+func (a *api) storeCtx(r *http.Request) (context.Context, context.CancelFunc) {
+	if a.cfg.StoreTimeout <= 0 {
+		return r.Context(), func() {}
+	}
+	return context.WithTimeout(r.Context(), a.cfg.StoreTimeout)
+}
+
 var errNoUser = errors.New("api: no session user")
 var errContentType = errors.New("api: unsupported content type")
 
@@ -91,7 +104,9 @@ func (a *api) list(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	ps, err := a.cfg.Store.List(r.Context(), uid)
+	ctx, cancel := a.storeCtx(r)
+	ps, err := a.cfg.Store.List(ctx, uid)
+	cancel()
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -165,7 +180,9 @@ func (a *api) save(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if _, err := a.cfg.Store.Save(r.Context(), p, a.cfg.MaxPaintsPerUser); err != nil {
+	ctx, cancel := a.storeCtx(r)
+	defer cancel()
+	if _, err := a.cfg.Store.Save(ctx, p, a.cfg.MaxPaintsPerUser); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -189,7 +206,9 @@ func (a *api) del(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, &paint.InvalidError{Reason: paint.ReasonMissing})
 		return
 	}
-	if err := a.cfg.Store.Delete(r.Context(), uid, b["id"]); err != nil && !errors.Is(err, paint.ErrNotFound) {
+	ctx, cancel := a.storeCtx(r)
+	defer cancel()
+	if err := a.cfg.Store.Delete(ctx, uid, b["id"]); err != nil && !errors.Is(err, paint.ErrNotFound) {
 		a.fail(w, r, err)
 		return
 	}

@@ -2,12 +2,14 @@ package api
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/yibi/yibi/internal/paint"
 	"github.com/yibi/yibi/internal/sqlite"
@@ -131,4 +133,53 @@ func FuzzWriteList(f *testing.F) {
 			t.Fatalf("got Content-Length %s, want %s", got.Header().Get("Content-Length"), want.Header().Get("Content-Length"))
 		}
 	})
+}
+
+// TestStoreTimeout: a store that does not answer (here SQLite's write lock
+// held by another connection, which SQLite would wait out for its 5 s busy
+// timeout) gives 503 store unavailable once StoreTimeout has passed.
+func TestStoreTimeout(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "yibi.db")
+	st, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const budget = 300 * time.Millisecond
+	h := Handler(Config{Store: st, BasePath: "/applet", MaxActionsBytes: 1 << 20, MaxPaintsPerUser: 10, MaxBodyBytes: 2 << 20,
+		StoreTimeout: budget,
+		OpenID:       func(ctx context.Context) (string, bool) { s, ok := ctx.Value(ctxKey{}).(string); return s, ok }})
+
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, path := range []string{"/applet/session/paints/save", "/applet/session/paints/delete"} {
+		start := time.Now()
+		code, m := do(h, "alice", "POST", path, "application/json", `{"id":"`+id1+`","actions":"[]"}`)
+		took := time.Since(start)
+		if code != http.StatusServiceUnavailable || reason(m) != ReasonUnavailable {
+			t.Errorf("%s with the write lock held: got %d %v, want 503 %q", path, code, m, ReasonUnavailable)
+		}
+		if took < budget || took > 4*time.Second {
+			t.Errorf("%s answered after %v, want after the %v budget and well before SQLite's 5 s busy timeout", path, took, budget)
+		}
+	}
+
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if code, m := do(h, "alice", "POST", "/applet/session/paints/save", "application/json", `{"id":"`+id1+`","actions":"[]"}`); code != 200 {
+		t.Errorf("save after the lock is released: got %d %v, want 200", code, m)
+	}
 }

@@ -46,6 +46,7 @@ type Config struct {
 	ReadTimeout       time.Duration // 30s
 	IdleTimeout       time.Duration // 120s
 	ExchangeTimeout   time.Duration // WeChat code exchange limit, 5s
+	StoreTimeout      time.Duration // YIBI_STORE_TIMEOUT, default 5s: one paint request's time budget at its store
 }
 
 // Option describes one setting; the table drives file, environment and flag
@@ -130,6 +131,9 @@ var Options = func() []Option {
 	s, g = num(func(c *Config) *int { return &c.LoginBurstPerApp })
 	add("login_burst_per_app", "YIBI_LOGIN_BURST_PER_APP", "200",
 		"logins the whole app may make at once, then 100 per second; 0 = no app-wide limit", false, s, g)
+	sd, gd = dur(func(c *Config) *time.Duration { return &c.StoreTimeout })
+	add("store_timeout", "YIBI_STORE_TIMEOUT", "5s",
+		"longest a paint request waits on its store, then 503 store unavailable", false, sd, gd)
 	return o
 }()
 
@@ -141,6 +145,7 @@ func Default() Config {
 		LogLevel: "info", LoginBurstPerIP: 20, LoginBurstPerApp: 200, MaxActionsBytes: 1 << 20, MaxPaintsPerUser: 1000, MaxBodyBytes: 2 << 20,
 		ShutdownTimeout: 10 * time.Second, ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, ExchangeTimeout: 5 * time.Second,
+		StoreTimeout: 5 * time.Second,
 	}
 }
 
@@ -245,6 +250,9 @@ func (c Config) Validate() error {
 	}
 	if c.SessionTTL <= 0 {
 		bad("session_ttl must be positive")
+	}
+	if c.StoreTimeout <= 0 {
+		bad("store_timeout must be positive")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -165,6 +165,7 @@ func (s *Server) routes() (_ http.Handler, err error) {
 		MaxPaintsPerUser: cfg.MaxPaintsPerUser,
 		MaxBodyBytes:     cfg.MaxBodyBytes,
 		Logger:           logger,
+		StoreTimeout:     cfg.StoreTimeout,
 	})
 	lim := limit.Config{TrustedProxies: loopback, OnReject: met.OnReject,
 		PerIPBurst: cfg.LoginBurstPerIP, PerAppBurst: cfg.LoginBurstPerApp}
