@@ -17,7 +17,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"os/signal"
@@ -135,11 +137,39 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		srv.Close()
 		return exitFailure
 	}
+	if cfg.DebugAddr != "" {
+		stop, err := serveDebug(cfg.DebugAddr, logger)
+		if err != nil {
+			logger.Error("yibi cannot listen for the profiler", "addr", cfg.DebugAddr, "err", err)
+			srv.Close()
+			return exitFailure
+		}
+		defer stop()
+	}
 	if err := srv.Run(ctx); err != nil {
 		logger.Error("yibi stopped with an error", "err", err)
 		return exitFailure
 	}
 	return exitOK
+}
+
+// serveDebug serves Go's profiler (net/http/pprof) on its own listener,
+// never on the public port, until stop is called.
+func serveDebug(addr string, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	logger.Info("profiler listening", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() { srv.Close() }, nil
 }
 
 func serveUsage(w io.Writer) {

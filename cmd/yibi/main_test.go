@@ -87,9 +87,10 @@ func TestRun(t *testing.T) {
 
 func TestServe(t *testing.T) {
 	port := strconv.Itoa(testenv.FreePort(t))
+	debugAddr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
 	const secret = "s3cret-never-logged"
 	getenv := env(map[string]string{
-		"YIBI_PORT": port, "YIBI_DATA_DIR": t.TempDir(),
+		"YIBI_PORT": port, "YIBI_DATA_DIR": t.TempDir(), "YIBI_DEBUG_ADDR": debugAddr,
 		// Development mode forced with a configured app: its secret is
 		// in the config that serve logs.
 		"YIBI_DEV": "true", "YIBI_APP_ID": "wxserve", "YIBI_APP_SECRET": secret,
@@ -123,6 +124,24 @@ func TestServe(t *testing.T) {
 	}
 	if resp != nil {
 		resp.Body.Close()
+	}
+	// The profiler answers on its own address only, never on the public port.
+	for _, c := range []struct {
+		url  string
+		want int
+	}{
+		{"http://" + debugAddr + "/debug/pprof/cmdline", http.StatusOK},
+		{"http://127.0.0.1:" + port + "/debug/pprof/cmdline", http.StatusNotFound},
+	} {
+		resp, err := http.Get(c.url)
+		if err != nil {
+			t.Errorf("GET %s: %v", c.url, err)
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("GET %s: got %d, want %d", c.url, resp.StatusCode, c.want)
+		}
 	}
 	cancel()
 	select {

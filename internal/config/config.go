@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -47,6 +48,7 @@ type Config struct {
 	IdleTimeout       time.Duration // 120s
 	ExchangeTimeout   time.Duration // WeChat code exchange limit, 5s
 	StoreTimeout      time.Duration // YIBI_STORE_TIMEOUT, default 5s: one paint request's time budget at its store
+	DebugAddr         string        // YIBI_DEBUG_ADDR; host:port of a net/http/pprof listener, empty = none
 }
 
 // Option describes one setting; the table drives file, environment and flag
@@ -134,6 +136,9 @@ var Options = func() []Option {
 	sd, gd = dur(func(c *Config) *time.Duration { return &c.StoreTimeout })
 	add("store_timeout", "YIBI_STORE_TIMEOUT", "5s",
 		"longest a paint request waits on its store, then 503 store unavailable", false, sd, gd)
+	s, g = str(func(c *Config) *string { return &c.DebugAddr })
+	add("debug_addr", "YIBI_DEBUG_ADDR", "",
+		"host:port of a profiling listener (/debug/pprof/); empty = none; keep it off public networks", false, s, g)
 	return o
 }()
 
@@ -253,6 +258,11 @@ func (c Config) Validate() error {
 	}
 	if c.StoreTimeout <= 0 {
 		bad("store_timeout must be positive")
+	}
+	if c.DebugAddr != "" {
+		if _, port, err := net.SplitHostPort(c.DebugAddr); err != nil || port == "" {
+			bad("debug_addr %q is not host:port", c.DebugAddr)
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -59,6 +59,9 @@ func TestValidate(t *testing.T) {
 		{"ErrTTL", func(c *Config) { c.SessionTTL = 0 }, "session_ttl"},
 		{"ErrLogLevel", func(c *Config) { c.LogLevel = "loud" }, "log_level"},
 		{"ErrRedisURL", func(c *Config) { c.RedisURL = "http://x" }, "redis_url"},
+		{"ErrStoreTimeout", func(c *Config) { c.StoreTimeout = 0 }, "store_timeout"},
+		{"ErrDebugAddr", func(c *Config) { c.DebugAddr = "6060" }, "debug_addr"},
+		{"DebugAddr", func(c *Config) { c.DebugAddr = "127.0.0.1:6060" }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
