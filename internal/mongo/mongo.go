@@ -33,6 +33,7 @@ const (
 type Store struct {
 	client *mongo.Client
 	coll   *mongo.Collection
+	writes keyLocks // one write at a time per paint (order.go)
 }
 
 var _ paint.Store = (*Store)(nil)
@@ -150,6 +151,12 @@ func (s *Store) List(ctx context.Context, openID string) ([]paint.Paint, error) 
 // racing creates at max-1 may both be refused (the client saves again), and
 // a List that runs in that instant may briefly see max+1.
 func (s *Store) Save(ctx context.Context, p paint.Paint, max int) (created bool, err error) {
+	return inOrder(ctx, &s.writes, "save", docID(p.OpenID, p.ID), func(ctx context.Context) (bool, error) {
+		return s.save(ctx, p, max)
+	})
+}
+
+func (s *Store) save(ctx context.Context, p paint.Paint, max int) (created bool, err error) {
 	byID := bson.D{{Key: "_id", Value: docID(p.OpenID, p.ID)}}
 	key := bson.D{{Key: "openId", Value: p.OpenID}, {Key: "id", Value: p.ID}}
 	set := bson.D{{Key: "actions", Value: p.Actions}, {Key: "updatedAt", Value: p.UpdatedAt}}
@@ -209,6 +216,13 @@ func (s *Store) Save(ctx context.Context, p paint.Paint, max int) (created bool,
 
 // Delete implements paint.Store.
 func (s *Store) Delete(ctx context.Context, openID, id string) error {
+	_, err := inOrder(ctx, &s.writes, "delete", docID(openID, id), func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, s.delete(ctx, openID, id)
+	})
+	return err
+}
+
+func (s *Store) delete(ctx context.Context, openID, id string) error {
 	res, err := s.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: docID(openID, id)}})
 	if err != nil {
 		return wrap("delete", err)

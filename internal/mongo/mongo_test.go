@@ -120,3 +120,88 @@ func TestForeignIDs(t *testing.T) {
 		t.Errorf("after deletes: got %v, %v; want none", ps, err)
 	}
 }
+
+// TestWritesInOrder: writes to one paint reach the server one at a time, in
+// the order they arrive, even when a request gives up on its write while
+// the server hangs. Without that order FerretDB runs every write it has
+// read when it wakes, in any order, and may keep an older drawing than the
+// last acknowledged one or bring back a deleted paint.
+func TestWritesInOrder(t *testing.T) {
+	f := testenv.StartFerretDB(t)
+	ctx := context.Background()
+	s, err := Open(ctx, f.URI, "inorder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Now().Truncate(time.Millisecond)
+	save := func(ctx context.Context, id, actions string) error {
+		_, err := s.Save(ctx, paint.Paint{OpenID: "alice", ID: id, Actions: actions, CreatedAt: now, UpdatedAt: now}, 0)
+		return err
+	}
+	giveUp := func(id, actions string) {
+		t.Helper()
+		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		if err := save(short, id, actions); !errors.Is(err, paint.ErrUnavailable) {
+			t.Fatalf("save %s %s to a hung server: got %v, want ErrUnavailable", id, actions, err)
+		}
+	}
+	settle := func() {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for s.writes.len() != 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n := s.writes.len(); n != 0 {
+			t.Fatalf("got %d paint locks after every write ended, want 0", n)
+		}
+	}
+	list := func() map[string]string {
+		t.Helper()
+		ps, err := s.List(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, p := range ps {
+			got[p.ID] = p.Actions
+		}
+		return got
+	}
+	if err := save(ctx, "kept", `["v1"]`); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("GivenUpBeforeItsTurnIsNeverSent", func(t *testing.T) {
+		f.Pause()
+		giveUp("kept", `["v2"]`) // sent; the server hangs
+		giveUp("kept", `["v3"]`) // waits for v2, then gives up: never sent
+		f.Resume()
+		settle()
+		if got := list(); got["kept"] != `["v2"]` {
+			t.Errorf("got kept = %s, want [\"v2\"]: the write that was on the wire, not the one that never had its turn", got["kept"])
+		}
+	})
+
+	t.Run("NextWriteGoesAfter", func(t *testing.T) {
+		f.Pause()
+		giveUp("deleted", `["d1"]`) // a create: it goes on after the server wakes
+		saved, deleted := make(chan error, 1), make(chan error, 1)
+		go func() { saved <- save(ctx, "kept", `["v4"]`) }()
+		go func() { deleted <- s.Delete(ctx, "alice", "deleted") }()
+		time.Sleep(300 * time.Millisecond)
+		f.Resume()
+		if err := <-saved; err != nil {
+			t.Errorf("save v4: %v", err)
+		}
+		// The create ran first, so the delete finds the paint.
+		if err := <-deleted; err != nil {
+			t.Errorf("delete after the create: got %v, want nil", err)
+		}
+		settle()
+		if got := list(); len(got) != 1 || got["kept"] != `["v4"]` {
+			t.Errorf("got paints %v, want only kept with its last acknowledged drawing [\"v4\"]", got)
+		}
+	})
+}

@@ -129,6 +129,25 @@ func (f *Ferret) Log() string {
 	return string(b)
 }
 
+// Pause freezes the server (SIGSTOP): connections stay open and commands
+// sent to it wait unread until Resume, as with a server that hangs.
+func (f *Ferret) Pause() { f.signal(syscall.SIGSTOP) }
+
+// Resume lets a paused server go on (SIGCONT).
+func (f *Ferret) Resume() { f.signal(syscall.SIGCONT) }
+
+func (f *Ferret) signal(sig syscall.Signal) {
+	f.t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cmd == nil {
+		f.t.Fatalf("testenv: ferretdb is not running")
+	}
+	if err := f.cmd.Process.Signal(sig); err != nil {
+		f.t.Fatalf("testenv: ferretdb: %v: %v", sig, err)
+	}
+}
+
 // Stop stops the server (SIGTERM, then SIGKILL after 10 s) and keeps its
 // data for Start. Stopping a stopped server does nothing.
 func (f *Ferret) Stop() {
@@ -143,6 +162,7 @@ func (f *Ferret) stopLocked() {
 	}
 	cmd := f.cmd
 	f.cmd = nil
+	cmd.Process.Signal(syscall.SIGCONT) // a paused server cannot act on SIGTERM
 	cmd.Process.Signal(syscall.SIGTERM)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {

@@ -1,0 +1,113 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/yibi/yibi/internal/paint"
+)
+
+// WriteTimeout bounds one write (a Save with all its round trips, or a
+// Delete) once it has its paint's turn, whether or not the request that
+// asked for it still waits.
+const WriteTimeout = 30 * time.Second
+
+// A write that a request gives up on (its deadline passes, its client goes
+// away) may still be executed by the server afterwards: the command is on
+// the wire, and FerretDB v1.24 runs every command it has read even when
+// the client has gone, ignoring maxTimeMS for update and delete
+// (handler/common/update_params.go, delete_params.go: `maxTimeMS,ignored`).
+// If the client's next save of that paint overtook it, the late write would
+// replace an acknowledged save with an older drawing, or bring back a
+// deleted paint (seen under `yibi loadgen` at 200 users: lost 5).
+//
+// So writes to one paint go to the server one at a time, in the order they
+// arrive: a write waits for its paint's turn (as long as its request may
+// wait), then runs to its end on a context of its own, which the request
+// cannot cancel; a request that stops waiting gets ErrUnavailable while its
+// write finishes, and the next write of that paint goes after it. Within
+// one yibi process no write to a paint can overtake an earlier one.
+// Between processes (yibi scaled out) this order does not hold; MongoDB
+// itself interrupts a write at its deadline (maxTimeMS, which the driver
+// sends), which narrows that case to a write the server had all but
+// finished.
+
+// keyLocks is a lock per key, made on first use and dropped when no one
+// holds or waits for it.
+type keyLocks struct {
+	mu sync.Mutex
+	m  map[string]*keyLock
+}
+
+type keyLock struct {
+	turn chan struct{} // holds a token while a write runs
+	refs int           // holders and waiters
+}
+
+// lock waits for key's turn until ctx ends; unlock gives the turn to the
+// next waiter.
+func (k *keyLocks) lock(ctx context.Context, key string) (unlock func(), err error) {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyLock{}
+	}
+	l := k.m[key]
+	if l == nil {
+		l = &keyLock{turn: make(chan struct{}, 1)}
+		k.m[key] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	select {
+	case l.turn <- struct{}{}:
+		return func() { <-l.turn; k.release(key, l) }, nil
+	case <-ctx.Done():
+		k.release(key, l)
+		return nil, ctx.Err()
+	}
+}
+
+func (k *keyLocks) release(key string, l *keyLock) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if l.refs--; l.refs == 0 {
+		delete(k.m, key)
+	}
+}
+
+// len is the number of keys held or waited for.
+func (k *keyLocks) len() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.m)
+}
+
+// inOrder runs write for the paint key in its turn (see above) and
+// returns its result, or ErrUnavailable when ctx ends first.
+func inOrder[T any](ctx context.Context, locks *keyLocks, op, key string, write func(ctx context.Context) (T, error)) (T, error) {
+	var zero T
+	unlock, err := locks.lock(ctx, key)
+	if err != nil {
+		return zero, fmt.Errorf("mongo: %s: waiting for the paint's earlier write: %w: %w", op, paint.ErrUnavailable, err)
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer unlock()
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), WriteTimeout)
+		defer cancel()
+		v, err := write(wctx)
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		return zero, fmt.Errorf("mongo: %s: %w: %w (the write goes on)", op, paint.ErrUnavailable, ctx.Err())
+	}
+}
