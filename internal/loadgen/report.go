@@ -147,13 +147,22 @@ func sortKinds(ks []ErrorKind) {
 	})
 }
 
+// verifyConcurrency bounds the lists of the verification: it checks what
+// the server kept, it is not more load.
+const verifyConcurrency = 8
+
+// verifyAttempts is how often verification asks for one user's list before
+// it counts a failed list: a server that was overloaded by the run may
+// still answer 503 for a moment.
+const verifyAttempts = 3
+
 // verify lists every user that has a paint of known state and compares.
 func (r *runner) verify(ctx context.Context, rep *Report) {
 	var mu sync.Mutex
 	v := &rep.Verify
 	queue := make(chan *user)
 	var wg sync.WaitGroup
-	for range r.opts.Concurrency {
+	for range min(r.opts.Concurrency, verifyConcurrency) {
 		wg.Go(func() {
 			for u := range queue {
 				res := r.verifyUser(ctx, u)
@@ -210,7 +219,17 @@ func (r *runner) verifyUser(ctx context.Context, u *user) verifyResult {
 	if res.uncertain == len(u.order) {
 		return res
 	}
-	out := r.do(ctx, u, "verify", http.MethodGet, "/list", nil)
+	var out outcome
+	for attempt := 1; ; attempt++ {
+		out = r.do(ctx, u, "verify", http.MethodGet, "/list", nil)
+		if out.ok || out.canceled || attempt == verifyAttempts {
+			break
+		}
+		select {
+		case <-time.After(time.Duration(attempt) * time.Second):
+		case <-ctx.Done():
+		}
+	}
 	if !out.ok {
 		if !out.canceled {
 			r.stats.fail("verify", "verify: "+out.kind, out.example)
