@@ -29,10 +29,9 @@ const WriteTimeout = 30 * time.Second
 // cannot cancel; a request that stops waiting gets ErrUnavailable while its
 // write finishes, and the next write of that paint goes after it. Within
 // one yibi process no write to a paint can overtake an earlier one.
-// Between processes (yibi scaled out) this order does not hold; MongoDB
-// itself interrupts a write at its deadline (maxTimeMS, which the driver
-// sends), which narrows that case to a write the server had all but
-// finished.
+// Between processes (yibi scaled out) this order does not hold: the next
+// save through another process can overtake a write that the server has
+// been running for longer than the request's budget.
 
 // keyLocks is a lock per key, made on first use and dropped when no one
 // holds or waits for it.
