@@ -18,6 +18,7 @@ import (
 	"github.com/yibi/yibi/wechat"
 	"github.com/yibi/yibi/wechat/wechatsim"
 	"github.com/yibi/yibi/wxsession"
+	"github.com/yibi/yibi/wxsession/cachestore"
 	"github.com/yibi/yibi/wxsession/memstore"
 	"github.com/yibi/yibi/wxsession/redisstore"
 )
@@ -69,6 +70,14 @@ var benchStores = []struct {
 		client := redis.NewClient(&redis.Options{Addr: r.Addr})
 		b.Cleanup(func() { client.Close() })
 		return redisstore.New(client, redisstore.Options{})
+	}},
+	// Redis behind a per-process cache of 1 s (yibi's session_cache).
+	{"redisstore+cache1s", func(b *testing.B) wxsession.Store {
+		r := testenv.StartRedis(b)
+		client := redis.NewClient(&redis.Options{Addr: r.Addr})
+		c := cachestore.New(redisstore.New(client, redisstore.Options{}), time.Second)
+		b.Cleanup(func() { c.Close(); client.Close() })
+		return c
 	}},
 }
 

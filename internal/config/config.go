@@ -49,6 +49,7 @@ type Config struct {
 	ExchangeTimeout   time.Duration // WeChat code exchange limit, 5s
 	StoreTimeout      time.Duration // YIBI_STORE_TIMEOUT, default 5s: one paint request's time budget at its store
 	DebugAddr         string        // YIBI_DEBUG_ADDR; host:port of a net/http/pprof listener, empty = none
+	SessionCache      time.Duration // YIBI_SESSION_CACHE; with Redis, how long a process keeps a found session; 0 = off
 }
 
 // Option describes one setting; the table drives file, environment and flag
@@ -136,6 +137,9 @@ var Options = func() []Option {
 	sd, gd = dur(func(c *Config) *time.Duration { return &c.StoreTimeout })
 	add("store_timeout", "YIBI_STORE_TIMEOUT", "5s",
 		"longest a paint request waits on its store, then 503 store unavailable", false, sd, gd)
+	sd, gd = dur(func(c *Config) *time.Duration { return &c.SessionCache })
+	add("session_cache", "YIBI_SESSION_CACHE", "0s",
+		"with Redis sessions: keep a found session in this process this long (e.g. 1s), so most checks need no Redis round trip; a session revoked through another instance stays usable here that long; 0 = off", false, sd, gd)
 	s, g = str(func(c *Config) *string { return &c.DebugAddr })
 	add("debug_addr", "YIBI_DEBUG_ADDR", "",
 		"host:port of a profiling listener (/debug/pprof/); empty = none; keep it off public networks", false, s, g)
@@ -255,6 +259,9 @@ func (c Config) Validate() error {
 	}
 	if c.SessionTTL <= 0 {
 		bad("session_ttl must be positive")
+	}
+	if c.SessionCache < 0 {
+		bad("session_cache must be 0 (off) or positive")
 	}
 	if c.StoreTimeout <= 0 {
 		bad("store_timeout must be positive")

@@ -567,6 +567,24 @@ func TestRedisOutage(t *testing.T) {
 	}
 }
 
+// TestSessionCache: with session_cache, a session this instance has seen is
+// checked without Redis, here even while Redis is down.
+func TestSessionCache(t *testing.T) {
+	r := testenv.StartRedis(t)
+	logger, _ := testLogger(t)
+	cfg := testConfig(t)
+	cfg.RedisURL, cfg.SessionCache = r.URL(), time.Minute
+	s := start(t, cfg, logger)
+	c := newClient(t, s.URL(), "/applet", devSim(s.URL()), "session cache")
+	id := newID()
+	wantOK(t, "save", c.saveJSON(id, `[]`))
+
+	r.Stop()
+	if got := c.list(); len(got) != 1 || got[0].ID != id {
+		t.Errorf("list with Redis down and the session cached: got %v, want [%s]", ids(got), id)
+	}
+}
+
 func TestFerretDBOutage(t *testing.T) {
 	f := testenv.StartFerretDB(t)
 	logger, _ := testLogger(t)

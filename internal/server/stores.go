@@ -17,6 +17,7 @@ import (
 	"github.com/yibi/yibi/internal/paint"
 	"github.com/yibi/yibi/internal/sqlite"
 	"github.com/yibi/yibi/wxsession"
+	"github.com/yibi/yibi/wxsession/cachestore"
 	"github.com/yibi/yibi/wxsession/memstore"
 	"github.com/yibi/yibi/wxsession/redisstore"
 )
@@ -65,12 +66,18 @@ func openSessions(cfg config.Config, logger *slog.Logger) (*sessionBackend, erro
 	if err := client.Ping(ctx).Err(); err != nil {
 		logger.Warn("session store (Redis) does not answer at start; session requests get 503 until it does", "err", err)
 	}
-	return &sessionBackend{
+	b := &sessionBackend{
 		store: redisstore.New(client, redisstore.Options{}),
 		kind:  "redis",
 		ping:  func(ctx context.Context) error { return client.Ping(ctx).Err() },
 		close: client.Close,
-	}, nil
+	}
+	if cfg.SessionCache > 0 {
+		c := cachestore.New(b.store, cfg.SessionCache)
+		b.store, b.kind = c, "redis, cached "+cfg.SessionCache.String()
+		b.close = func() error { return errors.Join(c.Close(), client.Close()) }
+	}
+	return b, nil
 }
 
 // SetRedisLogger sends go-redis's own log lines (connection pool dial
