@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -159,9 +158,10 @@ func BenchmarkMiddlewareHTTP(b *testing.B) {
 				hdr := http.Header{"X-Wx-Code": {benchCode}}
 				// The bare server gets the same header, so that both
 				// requests are the same bytes on the wire.
-				pairedHTTP(b, conc,
+				testenv.Paired(b, conc,
 					getter(b, bare.URL, hdr, conc),
-					getter(b, mw.URL, hdr, conc))
+					getter(b, mw.URL, hdr, conc),
+					testenv.PairNames{Base: "bare-us", Subject: "mw-us", RPS: "mw-rps-ratio"})
 			})
 		}
 	}
@@ -190,81 +190,6 @@ func getter(b *testing.B, url string, hdr http.Header, conc int) func() error {
 		}
 		return err
 	}
-}
-
-// pairedHTTP runs b.N calls of base and b.N calls of subject, conc at a
-// time, alternating between the two in blocks of a few calls per
-// goroutine, and reports their mean latencies, the latency ratio and the
-// throughput ratio (see BenchmarkMiddlewareHTTP).
-func pairedHTTP(b *testing.B, conc int, base, subject func() error) {
-	b.Helper()
-	// Warm up: open the connections, fill caches.
-	for range 2 * conc {
-		if err := base(); err != nil {
-			b.Fatal(err)
-		}
-		if err := subject(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	const perBlock = 25 // calls per goroutine per block
-	var lat, wall [2]time.Duration
-	var n [2]int
-	b.ResetTimer()
-	for done := 0; done < b.N; {
-		k := min(perBlock*conc, b.N-done)
-		for side, f := range []func() error{base, subject} {
-			l, w, err := block(k, conc, f)
-			if err != nil {
-				b.Fatal(err)
-			}
-			lat[side] += l
-			wall[side] += w
-			n[side] += k
-		}
-		done += k
-	}
-	b.StopTimer()
-	us := func(side int) float64 { return lat[side].Seconds() * 1e6 / float64(n[side]) }
-	b.ReportMetric(us(0), "bare-us")
-	b.ReportMetric(us(1), "mw-us")
-	b.ReportMetric(us(1)/us(0), "ratio")
-	b.ReportMetric(float64(wall[0])/float64(wall[1]), "mw-rps-ratio")
-}
-
-// block makes k calls of f, conc at a time, and returns the sum of their
-// latencies and the wall time of the block.
-func block(k, conc int, f func() error) (lat, wall time.Duration, err error) {
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	start := time.Now()
-	for g := range conc {
-		calls := k / conc
-		if g < k%conc {
-			calls++
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var sum time.Duration
-			var ferr error
-			for range calls {
-				t0 := time.Now()
-				if e := f(); e != nil && ferr == nil {
-					ferr = e
-				}
-				sum += time.Since(t0)
-			}
-			mu.Lock()
-			lat += sum
-			if err == nil {
-				err = ferr
-			}
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	return lat, time.Since(start), err
 }
 
 // BenchmarkLogin measures a whole login over loopback HTTP: the request

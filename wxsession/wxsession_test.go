@@ -34,30 +34,13 @@ type env struct {
 	store   *memstore.Store
 	clock   *clock
 	h       http.Handler
-	logs    *syncBuffer
+	logs    *testenv.Buffer
 	results chan string
 }
 
 type clock struct{ ns atomic.Int64 }
 
 func (c *clock) now() time.Time { return time.Unix(0, c.ns.Load()) }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // echo answers "anonymous" or the session user's JSON.
 var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +54,7 @@ var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 
 // newEnv builds an env; edit adjusts the config before New.
 func newEnv(t *testing.T, edit func(*wxsession.Config)) *env {
-	e := &env{t: t, wx: newFakeWeChat(t), clock: &clock{}, logs: &syncBuffer{}, results: make(chan string, 100)}
+	e := &env{t: t, wx: newFakeWeChat(t), clock: &clock{}, logs: &testenv.Buffer{}, results: make(chan string, 100)}
 	e.clock.ns.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
 	e.store = memstore.New(memstore.WithNow(e.clock.now))
 	cfg := wxsession.Config{

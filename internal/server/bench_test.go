@@ -14,12 +14,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/yibi/yibi/internal/config"
 	"github.com/yibi/yibi/internal/paint/painttest"
 	"github.com/yibi/yibi/internal/server"
 	"github.com/yibi/yibi/internal/testenv"
+	"github.com/yibi/yibi/wxsession"
 )
 
 // BenchmarkList measures the whole server answering an authenticated
@@ -97,7 +97,7 @@ func benchList(b *testing.B, cfg config.Config, conc int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	login := http.Header{"X-Wx-Code": {code}, "X-Wx-Rawdata": {benchEncodeURIComponent(raw)}, "X-Wx-Signature": {sig}}
+	login := http.Header{"X-Wx-Code": {code}, "X-Wx-Rawdata": {wxsession.EncodeRawData(raw)}, "X-Wx-Signature": {sig}}
 	if _, _, err := benchDo(http.DefaultClient, "GET", base+"list", login, nil); err != nil {
 		b.Fatal("login: ", err)
 	}
@@ -173,7 +173,8 @@ func benchList(b *testing.B, cfg config.Config, conc int) {
 		}
 		return
 	}
-	benchPaired(b, conc, get(bare.URL, nil), get(base+"list", session), "bare-us", "yibi-us")
+	testenv.Paired(b, conc, get(bare.URL, nil), get(base+"list", session), testenv.PairNames{
+		Base: "bare-us", Subject: "yibi-us", RPS: "rps-ratio", BaseLabel: "bare-client", SubjectLabel: "yibi-client"})
 	b.ReportMetric(float64(len(answer)), "answer-bytes")
 	b.ReportMetric(float64(actionBytes)/3, "paint-bytes")
 }
@@ -222,101 +223,4 @@ func benchDo(c *http.Client, method, u string, h http.Header, body io.Reader) (i
 		return resp.StatusCode, b, fmt.Errorf("status %d: %s", resp.StatusCode, b)
 	}
 	return resp.StatusCode, b, nil
-}
-
-// benchPaired runs b.N calls of base and b.N calls of subject, conc at a
-// time, alternating between the two in blocks of a few calls per
-// goroutine so that a shared machine's load hits both alike, and reports
-// their mean latencies (µs, as baseName and subjectName), the latency
-// ratio ("ratio") and the throughput ratio ("rps-ratio", subject over
-// base).
-func benchPaired(b *testing.B, conc int, base, subject func() error, baseName, subjectName string) {
-	b.Helper()
-	for range 2 * conc { // open the connections, warm the caches
-		if err := base(); err != nil {
-			b.Fatal(err)
-		}
-		if err := subject(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	const perBlock = 25 // calls per goroutine per block
-	labels := [2]pprof.LabelSet{pprof.Labels("side", "bare-client"), pprof.Labels("side", "yibi-client")}
-	var lat, wall [2]time.Duration
-	var n [2]int
-	b.ResetTimer()
-	for done := 0; done < b.N; {
-		k := min(perBlock*conc, b.N-done)
-		for side, f := range []func() error{base, subject} {
-			l, w, err := benchBlock(k, conc, f, labels[side])
-			if err != nil {
-				b.Fatal(err)
-			}
-			lat[side] += l
-			wall[side] += w
-			n[side] += k
-		}
-		done += k
-	}
-	b.StopTimer()
-	us := func(side int) float64 { return lat[side].Seconds() * 1e6 / float64(n[side]) }
-	b.ReportMetric(us(0), baseName)
-	b.ReportMetric(us(1), subjectName)
-	b.ReportMetric(us(1)/us(0), "ratio")
-	b.ReportMetric(float64(wall[0])/float64(wall[1]), "rps-ratio")
-}
-
-// benchBlock makes k calls of f, conc at a time on goroutines labelled
-// with labels, and returns the sum of their latencies and the wall time of
-// the block.
-func benchBlock(k, conc int, f func() error, labels pprof.LabelSet) (lat, wall time.Duration, err error) {
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	start := time.Now()
-	for g := range conc {
-		calls := k / conc
-		if g < k%conc {
-			calls++
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), labels))
-			var sum time.Duration
-			var ferr error
-			for range calls {
-				t0 := time.Now()
-				if e := f(); e != nil && ferr == nil {
-					ferr = e
-				}
-				sum += time.Since(t0)
-			}
-			mu.Lock()
-			lat += sum
-			if err == nil {
-				err = ferr
-			}
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	return lat, time.Since(start), err
-}
-
-// benchEncodeURIComponent escapes s like JavaScript's encodeURIComponent,
-// as the mini program client does for X-WX-RawData.
-func benchEncodeURIComponent(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.!~*'()", c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
 }

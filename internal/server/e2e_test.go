@@ -32,24 +32,6 @@ import (
 // temporary data directory, and a client that speaks to it the way the
 // 2016 mini program client did.
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // testConfig is a development-mode config on port 0 with a fresh data
 // directory.
 func testConfig(t *testing.T) config.Config {
@@ -61,8 +43,8 @@ func testConfig(t *testing.T) config.Config {
 }
 
 // testLogger logs at debug level into a buffer that is shown if t fails.
-func testLogger(t *testing.T) (*slog.Logger, *syncBuffer) {
-	buf := &syncBuffer{}
+func testLogger(t *testing.T) (*slog.Logger, *testenv.Buffer) {
+	buf := &testenv.Buffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("server log:\n%s", buf)
