@@ -12,6 +12,7 @@ type Buffer struct {
 	b  bytes.Buffer
 }
 
+// Write appends p, like bytes.Buffer.Write.
 func (s *Buffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
