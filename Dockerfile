@@ -1,5 +1,5 @@
 # Yibi container image: a static binary on distroless, running as non-root.
-# Not exercised by the tests (no Docker on the build machine).
+# Not exercised by the tests: the build machine has the docker client only, no daemon.
 #   docker build -t yibi .
 FROM golang:1.26 AS build
 WORKDIR /src
