@@ -3,6 +3,7 @@ package cachestore_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -112,5 +113,57 @@ func TestCachedGetNeedsNoRedis(t *testing.T) {
 	time.Sleep(ttl + 100*time.Millisecond)
 	if _, _, err := c.Get(ctx, "code-1"); err == nil {
 		t.Error("Get after the TTL with Redis down: got no error, want Redis's")
+	}
+}
+
+// pauseGet holds the first Get's answer from the shared store until
+// released, so a test can change the store while a Get is under way.
+type pauseGet struct {
+	wxsession.Store
+	once          sync.Once
+	read, release chan struct{}
+}
+
+func (p *pauseGet) Get(ctx context.Context, code string) (wxsession.Session, bool, error) {
+	s, found, err := p.Store.Get(ctx, code)
+	p.once.Do(func() {
+		close(p.read)
+		<-p.release
+	})
+	return s, found, err
+}
+
+// TestStaleReadNotCached: a Get that read a session from Redis just before
+// a login in this process revoked it must not put it in the cache, or the
+// revoked code would keep working here for the cache's TTL.
+func TestStaleReadNotCached(t *testing.T) {
+	client := redisClient(t)
+	ctx := context.Background()
+	prefix := newPrefix()
+	other := redisstore.New(client, redisstore.Options{Prefix: prefix}) // another process
+	p := &pauseGet{Store: redisstore.New(client, redisstore.Options{Prefix: prefix}), read: make(chan struct{}), release: make(chan struct{})}
+	c := cachestore.New(p, time.Minute)
+	defer c.Close()
+
+	if err := other.Login(ctx, "code-old", session("o-1"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan bool)
+	go func() {
+		_, found, _ := c.Get(ctx, "code-old")
+		got <- found
+	}()
+	<-p.read // the Get has read code-old from Redis
+	if err := c.Login(ctx, "code-new", session("o-1"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	close(p.release)
+	<-got // what the Get under way answers is what Redis said when it asked
+
+	if _, found, err := c.Get(ctx, "code-old"); err != nil || found {
+		t.Errorf("Get of the code revoked by a login here: got found=%v err=%v, want not found", found, err)
+	}
+	if _, found, _ := c.Get(ctx, "code-new"); !found {
+		t.Error("Get of the new code: got not found, want found")
 	}
 }
