@@ -56,10 +56,11 @@ func TestAcrossProcesses(t *testing.T) {
 	defer a.Close()
 	defer b.Close()
 
+	// Taken before the login, so the entry's TTL ends after fetched+ttl.
+	fetched := time.Now()
 	if err := a.Login(ctx, "code-1", session("o-1"), time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	fetched := time.Now()
 	if err := b.Login(ctx, "code-2", session("o-1"), time.Hour); err != nil {
 		t.Fatal(err)
 	}
