@@ -32,14 +32,22 @@ func TestStore(t *testing.T) {
 	}, painttest.LimitMayRefuse)
 }
 
-func TestUnavailable(t *testing.T) {
+// openStore starts a FerretDB and opens a Store on database db in it,
+// closed when the test ends.
+func openStore(t *testing.T, db string) (*testenv.Ferret, *Store) {
+	t.Helper()
 	f := testenv.StartFerretDB(t)
-	ctx := context.Background()
-	s, err := Open(ctx, f.URI, "unavailable")
+	s, err := Open(context.Background(), f.URI, db)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("open: %v\nferretdb log:\n%s", err, f.Log())
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
+	return f, s
+}
+
+func TestUnavailable(t *testing.T) {
+	f, s := openStore(t, "unavailable")
+	ctx := context.Background()
 	f.Stop()
 	t.Run("ErrUnavailableFast", func(t *testing.T) {
 		start := time.Now()
@@ -79,13 +87,8 @@ func BenchmarkStore(b *testing.B) {
 // are listed, replaced and deleted like Yibi's own, and one of our own
 // gets the _id that writes address.
 func TestForeignIDs(t *testing.T) {
-	f := testenv.StartFerretDB(t)
+	_, s := openStore(t, "foreign")
 	ctx := context.Background()
-	s, err := Open(ctx, f.URI, "foreign")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	if _, err := s.coll.InsertOne(ctx, bson.D{{Key: "_id", Value: bson.NewObjectID()},
 		{Key: "openId", Value: "alice"}, {Key: "id", Value: "old"}, {Key: "actions", Value: "[]"},
@@ -127,13 +130,8 @@ func TestForeignIDs(t *testing.T) {
 // read when it wakes, in any order, and may keep an older drawing than the
 // last acknowledged one or bring back a deleted paint.
 func TestWritesInOrder(t *testing.T) {
-	f := testenv.StartFerretDB(t)
+	f, s := openStore(t, "inorder")
 	ctx := context.Background()
-	s, err := Open(ctx, f.URI, "inorder")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	now := time.Now().Truncate(time.Millisecond)
 	save := func(ctx context.Context, id, actions string) error {
 		_, err := s.Save(ctx, paint.Paint{OpenID: "alice", ID: id, Actions: actions, CreatedAt: now, UpdatedAt: now}, 0)

@@ -10,12 +10,12 @@ import (
 
 // PairNames names what Paired reports: the two mean latencies (µs) and the
 // throughput ratio (subject over base); the latency ratio is "ratio".
-// Label, when set, labels the goroutines of each side in a CPU profile
-// (`go tool pprof -tags`: side=<Label>-base, side=<Label>-subject).
+// BaseLabel and SubjectLabel, when set, label each side's goroutines in a
+// CPU profile (`go tool pprof -tags`: side=<BaseLabel>, side=<SubjectLabel>).
 type PairNames struct {
 	Base, Subject, RPS string
-	BaseLabel          string // pprof label of the base side's goroutines; empty = none
-	SubjectLabel       string
+	BaseLabel          string // empty = no label
+	SubjectLabel       string // empty = no label
 }
 
 // Paired runs b.N calls of base and b.N calls of subject, conc at a time,
