@@ -3,7 +3,14 @@
 #   docker build -t yibi .
 FROM golang:1.26 AS build
 WORKDIR /src
-COPY go.mod go.sum ./
+# The app's module and the session library's modules (go.work joins
+# them; the app's go.mod also points at them with replace directives).
+COPY go.mod go.sum go.work ./
+COPY wechat/go.mod wechat/
+COPY wxsession/go.mod wxsession/
+COPY wxsession/redisstore/go.mod wxsession/redisstore/go.sum wxsession/redisstore/
+COPY wxsession/cachestore/go.mod wxsession/cachestore/go.sum wxsession/cachestore/
+COPY wxsession/internal/bench/go.mod wxsession/internal/bench/go.sum wxsession/internal/bench/
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o /out/yibi ./cmd/yibi \

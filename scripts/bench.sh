@@ -22,7 +22,7 @@ mkdir -p "$bin" "$out_dir"
 count=${BENCH_COUNT:-1}
 benchtime=${BENCH_TIME:-2s}
 filter=${BENCH_FILTER:-.}
-pkgs=${BENCH_PKGS:-"./wxsession ./wxsession/memstore ./internal/sqlite ./internal/mongo ./internal/server"}
+pkgs=${BENCH_PKGS:-"./wxsession ./wxsession/internal/bench ./wxsession/memstore ./internal/sqlite ./internal/mongo ./internal/server"}
 lg_duration=${LOADGEN_DURATION:-10s}
 lg_users=${LOADGEN_USERS:-20}
 
@@ -45,7 +45,7 @@ if ! command -v redis-server >/dev/null; then
 fi
 echo "redis-server: $(redis-server --version | head -1)"
 if [ -z "${YIBI_FERRETDB_BIN:-}" ]; then
-	(cd tools/ferretdb && go build -o "$bin/ferretdb" .)
+	(cd tools/ferretdb && GOWORK=off go build -o "$bin/ferretdb" .)
 	export YIBI_FERRETDB_BIN="$bin/ferretdb"
 fi
 echo "ferretdb: $YIBI_FERRETDB_BIN"

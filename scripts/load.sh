@@ -38,7 +38,7 @@ command -v redis-server >/dev/null || {
 }
 mkdir -p "$bin"
 go build -o "$bin/yibi" ./cmd/yibi
-[ "$store" = sqlite ] || (cd tools/ferretdb && go build -o "$bin/ferretdb" .)
+[ "$store" = sqlite ] || (cd tools/ferretdb && GOWORK=off go build -o "$bin/ferretdb" .)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 out="$root/.cache/load/$store-$(date -u +%Y%m%dT%H%M%SZ)"

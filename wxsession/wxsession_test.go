@@ -16,12 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/yibi/yibi/internal/testenv"
 	"github.com/yibi/yibi/wxsession"
 	"github.com/yibi/yibi/wxsession/memstore"
-	"github.com/yibi/yibi/wxsession/redisstore"
+	"github.com/yibi/yibi/wxsession/testenv"
 )
 
 const magic = "F2C224D4-2BCE-4C64-AF9F-A6D872000D1A"
@@ -510,30 +507,6 @@ func TestIgnoreSignature(t *testing.T) {
 	checkUser(t, e.do("/", map[string]string{"X-WX-Code": "any-code"}), want)
 	t.Run("BadRawDataStillBadRequest", func(t *testing.T) {
 		checkEnvelope(t, e.do("/", map[string]string{"X-WX-Code": "c2", "X-WX-RawData": "%5B%5D"}), 400, "")
-	})
-}
-
-func TestStoreDown(t *testing.T) {
-	r := testenv.StartRedis(t)
-	client := redis.NewClient(&redis.Options{Addr: r.Addr, DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
-	t.Cleanup(func() { client.Close() })
-	e := newEnv(t, func(c *wxsession.Config) { c.Store = redisstore.New(client, redisstore.Options{}) })
-	h := e.loginHeaders("grace")
-	checkUser(t, e.do("/", h), openID("grace"))
-	e.result()
-	r.Stop()
-	t.Run("CodeOnlyUnavailable", func(t *testing.T) {
-		checkEnvelope(t, e.do("/", map[string]string{"X-WX-Code": h["X-WX-Code"]}), 503, "")
-	})
-	t.Run("LoginUnavailable", func(t *testing.T) {
-		checkEnvelope(t, e.do("/", e.loginHeaders("grace")), 503, "")
-		if got := e.result(); got != wxsession.ResultStoreUnavailable {
-			t.Errorf("OnLogin result: got %q, want %q", got, wxsession.ResultStoreUnavailable)
-		}
-	})
-	r.Start()
-	t.Run("RecoversAfterRestart", func(t *testing.T) {
-		checkUser(t, e.do("/", e.loginHeaders("grace")), openID("grace"))
 	})
 }
 

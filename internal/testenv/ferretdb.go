@@ -225,6 +225,8 @@ func ferretBinary() (string, error) {
 		}
 		cmd := exec.Command("go", "build", "-o", bin+".tmp", ".")
 		cmd.Dir = filepath.Join(root, "tools", "ferretdb")
+		// tools/ferretdb is a module of its own, outside go.work.
+		cmd.Env = append(os.Environ(), "GOWORK=off")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			ferretErr = fmt.Errorf("build tools/ferretdb: %w\n%s", err, out)
 			return

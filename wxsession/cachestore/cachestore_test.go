@@ -10,11 +10,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/yibi/yibi/internal/testenv"
 	"github.com/yibi/yibi/wxsession"
 	"github.com/yibi/yibi/wxsession/cachestore"
 	"github.com/yibi/yibi/wxsession/redisstore"
 	"github.com/yibi/yibi/wxsession/storetest"
+	"github.com/yibi/yibi/wxsession/testenv"
 )
 
 var prefixes atomic.Int64

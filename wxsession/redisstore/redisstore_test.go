@@ -10,10 +10,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/yibi/yibi/internal/testenv"
 	"github.com/yibi/yibi/wxsession"
 	"github.com/yibi/yibi/wxsession/redisstore"
 	"github.com/yibi/yibi/wxsession/storetest"
+	"github.com/yibi/yibi/wxsession/testenv"
 )
 
 // prefixes makes each subtest's store independent on one server.
