@@ -30,29 +30,35 @@ const (
 	ResultStoreUnavailable = "ERR_SESSION_STORE_UNAVAILABLE"
 )
 
-// Sentinel errors. The middleware answers clients with envelopes, never
-// with these texts; they are for stores, logs and errors.Is.
+// Sentinel errors returned by this package and its stores. The middleware
+// answers clients with envelopes, never with these texts.
 var (
 	// ErrStoreUnavailable is wrapped by stores for system faults (the
 	// server is down, a timeout). The middleware answers such errors, and
 	// any other store error, with 503.
 	ErrStoreUnavailable = errors.New("wxsession: session store unavailable")
-	// ErrExchange wraps every failure of the WeChat code exchange.
-	ErrExchange = errors.New("wxsession: code exchange failed")
-	// ErrUntrustedRawData: the signature does not match rawData.
-	ErrUntrustedRawData = errors.New("wxsession: untrusted rawData")
-	// ErrBadRawData: X-WX-RawData is not URI-encoded JSON object text.
-	ErrBadRawData = errors.New("wxsession: malformed rawData")
-	// ErrBadCode: X-WX-Code is too long or holds characters a code never has.
-	ErrBadCode = errors.New("wxsession: malformed code")
 	// ErrConfig is wrapped by New for an unusable Config.
 	ErrConfig = errors.New("wxsession: invalid config")
 )
 
-// magicKey marks a JSON answer as the session layer's.
-const magicKey = "F2C224D4-2BCE-4C64-AF9F-A6D872000D1A"
+// Errors the middleware logs (never returns): why it refused a request.
+var (
+	errExchange    = errors.New("wxsession: code exchange failed")
+	errUntrusted   = errors.New("wxsession: untrusted rawData")
+	errBadRawData  = errors.New("wxsession: malformed rawData")
+	errBadCode     = errors.New("wxsession: malformed code")
+	errAmbiguous   = errors.New("wxsession: session header sent more than once")
+	errStoreFailed = errors.New("wxsession: store")
+)
 
-// WriteError answers with the session error envelope:
+// EnvelopeKey is the key that marks a JSON answer as the session layer's:
+// the envelope holds it with the value 1. Clients (and tests) look for it;
+// answers are written by WriteError alone.
+const EnvelopeKey = "F2C224D4-2BCE-4C64-AF9F-A6D872000D1A"
+
+// WriteError answers with the session error envelope, the one writer of
+// it (the middleware's refusals and other layers that answer for the
+// session layer, such as a login rate limit, all use it):
 //
 //	{"F2C224D4-2BCE-4C64-AF9F-A6D872000D1A":1,"reason":"…","error":{"name":"Error","message":"…"}}
 //
@@ -67,7 +73,7 @@ func WriteError(w http.ResponseWriter, status int, reason, message string) {
 func writeError(w http.ResponseWriter, status int, reason, message, detail string) {
 	var b bytes.Buffer
 	b.Grow(160)
-	b.WriteString(`{"` + magicKey + `":1`)
+	b.WriteString(`{"` + EnvelopeKey + `":1`)
 	if reason != "" {
 		b.WriteString(`,"reason":`)
 		writeString(&b, reason)

@@ -15,6 +15,21 @@ type Session struct {
 	CreatedAt  time.Time `json:"createdAt"`
 }
 
+// CodeExchange is what WeChat answered when a login code was exchanged
+// (jscode2session): the user's ids and the session_key. Stores keep it for
+// the code's own short life (see Store.SaveExchange) because WeChat
+// exchanges a code only once. SessionKey stays on the server, as in Session.
+type CodeExchange struct {
+	OpenID     string `json:"openId"`
+	UnionID    string `json:"unionId,omitempty"`
+	SessionKey string `json:"sessionKey"`
+}
+
+// CodeLifetime is how long WeChat accepts a login code (about five
+// minutes): the middleware keeps a code's exchange that long, after which
+// nobody can present the code to WeChat anyway.
+const CodeLifetime = 5 * time.Minute
+
 // Store keeps sessions: login code → Session, and openId → login code.
 //
 // Implementations must be safe for concurrent use. "Not found" is reported
@@ -32,6 +47,21 @@ type Store interface {
 	Login(ctx context.Context, code string, s Session, ttl time.Duration) error
 
 	// Delete removes code, and the openId mapping if it still points to code.
-	// Deleting a code that does not exist is not an error.
+	// Deleting a code that does not exist is not an error. The middleware
+	// does not call it yet: logout, its caller, arrives with the v2 login;
+	// stores implement it now so that their conformance covers it.
 	Delete(ctx context.Context, code string) error
+
+	// SaveExchange keeps x, WeChat's answer for code, for ttl
+	// (CodeLifetime). It is independent of the sessions: Login and Delete
+	// leave it alone. WeChat exchanges a code once, so a login whose
+	// signature fails must not spend the code for the genuine login that
+	// follows; the middleware keeps the answer here, where every instance
+	// sharing the store finds it, and still checks each login's signature
+	// against x.SessionKey before it creates a session.
+	SaveExchange(ctx context.Context, code string, x CodeExchange, ttl time.Duration) error
+
+	// GetExchange returns what SaveExchange kept for code. found is false
+	// when nothing was kept or it has expired.
+	GetExchange(ctx context.Context, code string) (x CodeExchange, found bool, err error)
 }

@@ -179,6 +179,10 @@ const (
 //   - X-WX-Code only: the stored session's user, or 401 ERR_SESSION_EXPIRED.
 //   - X-WX-Code and X-WX-RawData: a login (below), then next with the user.
 //
+// A session header sent twice (two X-WX-Code, X-WX-RawData or
+// X-WX-Signature values) is an ambiguous identity: 400 envelope without
+// reason, whichever the values.
+//
 // A login decodes rawData (400 envelope without reason if it is not
 // URI-encoded UTF-8 JSON object text), checks the signature's form (401
 // ERR_UNTRUSTED_RAW_DATA unless 40 hex digits), exchanges the code with
@@ -189,46 +193,69 @@ const (
 // previous code. Any store failure is a 503 envelope without reason.
 //
 // Logins are idempotent per code. Concurrent logins with one code share a
-// single exchange with WeChat (a code can be exchanged only once). A login
-// whose code is already a stored session reuses that session's
-// session_key to check the signature instead of exchanging again, so a
+// single exchange with WeChat (a code can be exchanged only once). WeChat's
+// answer is kept in the Store for the code's lifetime (Store.SaveExchange),
+// whether or not the login's signature matched, so a forged login (a
+// well-formed signature that does not match) cannot spend the code of the
+// genuine login that follows, on this instance or another. A login whose
+// code is already a stored session, or has a kept exchange, checks its
+// signature against that session_key instead of exchanging again, so a
 // client that retries a login whose answer it lost still succeeds. That
-// reuse is safe: the stored session_key is the one WeChat gave for this very
-// code, and the signature still has to match it.
+// reuse is safe: the session_key is the one WeChat gave for this very code,
+// it never leaves the server, and the signature still has to match it.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if m.cfg.Ignore != nil && m.cfg.Ignore(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		code := header(r.Header, headerCode)
-		if code == "" {
+		code, okCode := header(r.Header, headerCode)
+		rawData, okRaw := header(r.Header, headerRawData)
+		if code == "" && okCode {
 			next.ServeHTTP(w, r)
 			return
 		}
-		rawData := header(r.Header, headerRawData)
-		if rawData == "" {
-			m.resume(w, r, next, code)
+		var u *User
+		var ref *refusal
+		switch {
+		case rawData == "" && okRaw:
+			if !okCode {
+				ref = badRequest(errAmbiguous, "X-WX-Code sent more than once")
+			} else {
+				u, ref = m.resume(r, code)
+			}
+		default:
+			u, ref = m.reportLogin(r, func() (*User, *refusal) {
+				if !okCode || !okRaw {
+					return nil, badRequest(errAmbiguous, "X-WX-Code or X-WX-RawData sent more than once")
+				}
+				return m.login(r, code, rawData)
+			})
+		}
+		if ref != nil {
+			m.refuse(w, r, ref)
 			return
 		}
-		m.login(w, r, next, code, rawData)
+		next.ServeHTTP(w, withUser(r, u))
 	})
 }
 
-// header returns the first value of the header named canon (canonical
-// form). Servers canonicalize names they read off the wire; the
-// case-insensitive scan catches requests built in-process with other
-// spellings.
-func header(h http.Header, canon string) string {
-	if v := h[canon]; len(v) > 0 {
-		return v[0]
-	}
-	for k, v := range h {
-		if len(v) > 0 && len(k) == len(canon) && strings.EqualFold(k, canon) {
-			return v[0]
+// header returns the value of the header named canon (canonical form),
+// "" if it is absent; ok is false when it was sent more than once, which
+// makes the request's identity ambiguous. Servers canonicalize names they
+// read off the wire; the case-insensitive scan catches requests built
+// in-process with other spellings.
+func header(h http.Header, canon string) (v string, ok bool) {
+	n := 0
+	for k, vs := range h {
+		if len(k) == len(canon) && (k == canon || strings.EqualFold(k, canon)) {
+			n += len(vs)
+			if len(vs) > 0 {
+				v = vs[0]
+			}
 		}
 	}
-	return ""
+	return v, n <= 1
 }
 
 // validCode reports whether code could be a login code: at most
@@ -245,88 +272,65 @@ func validCode(code string) bool {
 	return true
 }
 
-// resume handles a request with X-WX-Code only.
-func (m *Middleware) resume(w http.ResponseWriter, r *http.Request, next http.Handler, code string) {
+// resume finds the session of a request with X-WX-Code only.
+func (m *Middleware) resume(r *http.Request, code string) (*User, *refusal) {
 	if !validCode(code) {
-		m.badRequest(w, r, ErrBadCode, "invalid X-WX-Code")
-		return
+		return nil, badRequest(errBadCode, "invalid X-WX-Code")
 	}
 	s, found, err := m.cfg.Store.Get(r.Context(), code)
 	if err != nil {
-		m.storeFailed(w, r, err, "get")
-		return
+		return nil, storeFailed(err, "get")
 	}
 	if !found {
-		writeError(w, http.StatusUnauthorized, ReasonSessionExpired, "session expired, log in again", "")
-		return
+		return nil, &refusal{status: http.StatusUnauthorized, reason: ReasonSessionExpired, message: "session expired, log in again"}
 	}
-	next.ServeHTTP(w, withUser(r, &s.User))
+	return &s.User, nil
 }
 
-// login handles a request with X-WX-Code and X-WX-RawData.
-func (m *Middleware) login(w http.ResponseWriter, r *http.Request, next http.Handler, code, rawHeader string) {
+// reportLogin runs a login and reports its result and duration to
+// Config.OnLogin: the one place that does.
+func (m *Middleware) reportLogin(r *http.Request, login func() (*User, *refusal)) (*User, *refusal) {
 	start := time.Now()
+	u, ref := login()
+	if m.cfg.OnLogin != nil {
+		result := ResultOK
+		if ref != nil {
+			result = ref.result
+		}
+		m.cfg.OnLogin(r.Context(), result, time.Since(start))
+	}
+	return u, ref
+}
+
+// login runs a request with X-WX-Code and X-WX-RawData: it returns the
+// logged-in user, or why the login is refused.
+func (m *Middleware) login(r *http.Request, code, rawHeader string) (*User, *refusal) {
 	ctx := r.Context()
-	done := func(result string) {
-		if m.cfg.OnLogin != nil {
-			m.cfg.OnLogin(ctx, result, time.Since(start))
-		}
+	user, rawData, ref := m.parseLogin(code, rawHeader)
+	if ref != nil {
+		return nil, ref
 	}
-	if !validCode(code) {
-		m.badRequest(w, r, ErrBadCode, "invalid X-WX-Code")
-		done(ResultBadRequest)
-		return
-	}
-	if len(rawHeader) > m.cfg.MaxHeaderBytes {
-		m.badRequest(w, r, ErrBadRawData, fmt.Sprintf("X-WX-RawData longer than %d bytes", m.cfg.MaxHeaderBytes))
-		done(ResultBadRequest)
-		return
-	}
-	rawData, ok := decodeURIComponent(rawHeader)
+	sigHeader, ok := header(r.Header, headerSignature)
 	if !ok {
-		m.badRequest(w, r, ErrBadRawData, "X-WX-RawData is not URI-encoded UTF-8")
-		done(ResultBadRequest)
-		return
+		return nil, badRequest(errAmbiguous, "X-WX-Signature sent more than once")
 	}
-	var user User
-	if err := user.UnmarshalJSON([]byte(rawData)); err != nil {
-		m.badRequest(w, r, ErrBadRawData, "X-WX-RawData is not a JSON object")
-		done(ResultBadRequest)
-		return
-	}
-
 	if m.cfg.IgnoreSignature {
-		sum := sha1.Sum([]byte(user.AvatarURL))
-		setIDs(&user, ("PSEUDO_OPENID_" + hex.EncodeToString(sum[:]))[:28], user.UnionID)
-		if err := m.cfg.Store.Login(ctx, code, Session{User: user, CreatedAt: time.Now()}, m.cfg.TTL); err != nil {
-			m.storeFailed(w, r, err, "login")
-			done(ResultStoreUnavailable)
-			return
-		}
-		done(ResultOK)
-		next.ServeHTTP(w, withUser(r, &user))
-		return
+		return m.pseudoLogin(ctx, code, user)
 	}
-
 	// A malformed signature can never match: refuse it before spending
 	// the code on an exchange.
-	sig, ok := parseSignature(header(r.Header, headerSignature))
+	sig, ok := parseSignature(sigHeader)
 	if !ok {
-		m.untrusted(w, r)
-		done(ReasonUntrustedRawData)
-		return
+		return nil, untrusted()
 	}
 	res, err := m.flights.do(ctx, code, func() (flightResult, error) {
 		return m.establish(ctx, code, rawData, sig, user)
 	})
 	if err != nil {
-		done(m.loginFailed(w, r, err))
-		return
+		return nil, m.exchangeFailed(ctx, err)
 	}
 	if !signatureMatches(rawData, res.sessionKey, sig) {
-		m.untrusted(w, r)
-		done(ReasonUntrustedRawData)
-		return
+		return nil, untrusted()
 	}
 	setIDs(&user, res.openID, res.unionID)
 	if res.stored == nil || !sameUser(res.stored, &user) {
@@ -334,14 +338,42 @@ func (m *Middleware) login(w http.ResponseWriter, r *http.Request, next http.Han
 		// (or that login's own signature was bad): store ours.
 		s := Session{User: user, SessionKey: res.sessionKey, CreatedAt: time.Now()}
 		if err := m.cfg.Store.Login(ctx, code, s, m.cfg.TTL); err != nil {
-			m.storeFailed(w, r, err, "login")
-			done(ResultStoreUnavailable)
-			return
+			return nil, storeFailed(err, "login")
 		}
 	}
-	done(ResultOK)
 	m.log.DebugContext(ctx, "wxsession: login", "openid", user.OpenID, "reused", res.reused)
-	next.ServeHTTP(w, withUser(r, &user))
+	return &user, nil
+}
+
+// parseLogin checks a login's code and decodes its X-WX-RawData into the
+// rawData string and the user it describes.
+func (m *Middleware) parseLogin(code, rawHeader string) (User, string, *refusal) {
+	if !validCode(code) {
+		return User{}, "", badRequest(errBadCode, "invalid X-WX-Code")
+	}
+	if len(rawHeader) > m.cfg.MaxHeaderBytes {
+		return User{}, "", badRequest(errBadRawData, fmt.Sprintf("X-WX-RawData longer than %d bytes", m.cfg.MaxHeaderBytes))
+	}
+	rawData, ok := decodeURIComponent(rawHeader)
+	if !ok {
+		return User{}, "", badRequest(errBadRawData, "X-WX-RawData is not URI-encoded UTF-8")
+	}
+	var user User
+	if err := user.UnmarshalJSON([]byte(rawData)); err != nil {
+		return User{}, "", badRequest(errBadRawData, "X-WX-RawData is not a JSON object")
+	}
+	return user, rawData, nil
+}
+
+// pseudoLogin is a login under IgnoreSignature: no exchange, no signature,
+// an openId made from the avatar URL.
+func (m *Middleware) pseudoLogin(ctx context.Context, code string, user User) (*User, *refusal) {
+	sum := sha1.Sum([]byte(user.AvatarURL))
+	setIDs(&user, ("PSEUDO_OPENID_" + hex.EncodeToString(sum[:]))[:28], user.UnionID)
+	if err := m.cfg.Store.Login(ctx, code, Session{User: user, CreatedAt: time.Now()}, m.cfg.TTL); err != nil {
+		return nil, storeFailed(err, "login")
+	}
+	return &user, nil
 }
 
 // flightResult is what one shared login establishes for a code.
@@ -350,47 +382,89 @@ type flightResult struct {
 	// stored is the user the shared login stored under the code, nil if
 	// it stored none.
 	stored *User
-	// reused is true when the session was already in the store.
+	// reused is true when the session_key came from the store (a session
+	// or a kept exchange), not from WeChat.
 	reused bool
 }
 
-// Errors inside a shared login, told apart by loginFailed.
-var (
-	errStore = errors.New("wxsession: store")
-)
-
 // establish is the shared part of the logins of one code: find the code's
-// session_key (in the store if this code already logged in, else from
-// WeChat) and, if the leader's signature matches, store its session. It
-// runs on a context that the leader's client cannot cancel, since the
-// waiters depend on it, bounded by ExchangeTimeout.
+// session_key (in the store if this code already logged in or was
+// exchanged, else from WeChat, keeping WeChat's answer) and, if the
+// leader's signature matches, store its session. It runs on a context that
+// the leader's client cannot cancel, since the waiters depend on it,
+// bounded by ExchangeTimeout.
 func (m *Middleware) establish(ctx context.Context, code, rawData string, sig [sha1.Size]byte, user User) (flightResult, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.ExchangeTimeout)
 	defer cancel()
-	s, found, err := m.cfg.Store.Get(ctx, code)
+	x, reused, err := m.codeExchange(ctx, code)
 	if err != nil {
-		return flightResult{}, fmt.Errorf("%w: get: %w", errStore, err)
+		return flightResult{}, err
 	}
-	if found && s.SessionKey != "" && s.User.OpenID != "" {
-		return flightResult{openID: s.User.OpenID, unionID: s.User.UnionID, sessionKey: s.SessionKey, stored: &s.User, reused: true}, nil
+	res := flightResult{openID: x.OpenID, unionID: x.UnionID, sessionKey: x.SessionKey, reused: reused}
+	if s, ok := x.session(); ok {
+		res.stored = &s.User
+		return res, nil
 	}
-	ws, err := m.cfg.Exchanger.Exchange(ctx, code)
-	if err != nil {
-		return flightResult{}, fmt.Errorf("%w: %w", ErrExchange, err)
-	}
-	if ws.OpenID == "" || ws.SessionKey == "" {
-		return flightResult{}, fmt.Errorf("%w: answer without openid or session_key", ErrExchange)
-	}
-	res := flightResult{openID: ws.OpenID, unionID: ws.UnionID, sessionKey: ws.SessionKey}
-	if !signatureMatches(rawData, ws.SessionKey, sig) {
+	if !signatureMatches(rawData, x.SessionKey, sig) {
 		return res, nil // the leader fails; a waiter with good data stores its own
 	}
-	setIDs(&user, ws.OpenID, ws.UnionID)
-	if err := m.cfg.Store.Login(ctx, code, Session{User: user, SessionKey: ws.SessionKey, CreatedAt: time.Now()}, m.cfg.TTL); err != nil {
-		return flightResult{}, fmt.Errorf("%w: login: %w", errStore, err)
+	setIDs(&user, x.OpenID, x.UnionID)
+	if err := m.cfg.Store.Login(ctx, code, Session{User: user, SessionKey: x.SessionKey, CreatedAt: time.Now()}, m.cfg.TTL); err != nil {
+		return flightResult{}, fmt.Errorf("%w: login: %w", errStoreFailed, err)
 	}
 	res.stored = &user
 	return res, nil
+}
+
+// knownExchange is a code's session_key and ids, and the session already
+// stored under the code, if any.
+type knownExchange struct {
+	CodeExchange
+	stored *Session
+}
+
+// session returns the session already stored under the code.
+func (k knownExchange) session() (Session, bool) {
+	if k.stored == nil {
+		return Session{}, false
+	}
+	return *k.stored, true
+}
+
+// codeExchange returns what WeChat answered for code: from the code's
+// session, from the exchange kept by an earlier login of the code (reused
+// true), or from WeChat now, keeping the answer for CodeLifetime before
+// any signature is checked.
+func (m *Middleware) codeExchange(ctx context.Context, code string) (knownExchange, bool, error) {
+	s, found, err := m.cfg.Store.Get(ctx, code)
+	if err != nil {
+		return knownExchange{}, false, fmt.Errorf("%w: get: %w", errStoreFailed, err)
+	}
+	if found && s.SessionKey != "" && s.User.OpenID != "" {
+		x := CodeExchange{OpenID: s.User.OpenID, UnionID: s.User.UnionID, SessionKey: s.SessionKey}
+		return knownExchange{CodeExchange: x, stored: &s}, true, nil
+	}
+	x, found, err := m.cfg.Store.GetExchange(ctx, code)
+	if err != nil {
+		return knownExchange{}, false, fmt.Errorf("%w: get exchange: %w", errStoreFailed, err)
+	}
+	if found {
+		return knownExchange{CodeExchange: x}, true, nil
+	}
+	ws, err := m.cfg.Exchanger.Exchange(ctx, code)
+	if err != nil {
+		return knownExchange{}, false, fmt.Errorf("%w: %w", errExchange, err)
+	}
+	if ws.OpenID == "" || ws.SessionKey == "" {
+		return knownExchange{}, false, fmt.Errorf("%w: answer without openid or session_key", errExchange)
+	}
+	x = CodeExchange{OpenID: ws.OpenID, UnionID: ws.UnionID, SessionKey: ws.SessionKey}
+	if err := m.cfg.Store.SaveExchange(ctx, code, x, CodeLifetime); err != nil {
+		// The code is spent: without the kept answer a later, genuine
+		// login with it would fail at WeChat, so report the store fault.
+		return knownExchange{}, false, fmt.Errorf("%w: save exchange: %w", errStoreFailed, err)
+	}
+	return knownExchange{CodeExchange: x}, false, nil
 }
 
 // setIDs sets the server-made ids of u, dropping any client-sent field of
@@ -436,51 +510,74 @@ func signatureMatches(rawData, sessionKey string, sig [sha1.Size]byte) bool {
 	return subtle.ConstantTimeCompare(h.Sum(nil), sig[:]) == 1
 }
 
-// badRequest answers 400 with the envelope and no reason: what the 2016
+// refusal is a request the session layer answers itself: the envelope's
+// status and fields, the OnLogin result if it was a login, and the log
+// line. Every refusal is answered by refuse, as wtf maps errors in one
+// place.
+type refusal struct {
+	status                  int
+	reason, message, detail string
+	result                  string // OnLogin's result
+	level                   slog.Level
+	log                     string // the log message; "" logs nothing
+	err                     error
+	attrs                   []any
+}
+
+// badRequest is a 400 with the envelope and no reason: what the 2016
 // server answered to input it could not parse.
-func (m *Middleware) badRequest(w http.ResponseWriter, r *http.Request, err error, message string) {
-	m.log.DebugContext(r.Context(), "wxsession: bad request", "err", err, "msg", message)
-	writeError(w, http.StatusBadRequest, "", message, "")
+func badRequest(err error, message string) *refusal {
+	return &refusal{status: http.StatusBadRequest, message: message, result: ResultBadRequest,
+		level: slog.LevelDebug, log: "wxsession: bad request", err: err, attrs: []any{"msg", message}}
 }
 
-func (m *Middleware) untrusted(w http.ResponseWriter, r *http.Request) {
-	m.log.InfoContext(r.Context(), "wxsession: login refused", "err", ErrUntrustedRawData)
-	writeError(w, http.StatusUnauthorized, ReasonUntrustedRawData, "rawData signature mismatch", "")
+// untrusted is a 401 for a signature that does not match rawData.
+func untrusted() *refusal {
+	return &refusal{status: http.StatusUnauthorized, reason: ReasonUntrustedRawData, message: "rawData signature mismatch",
+		result: ReasonUntrustedRawData, level: slog.LevelInfo, log: "wxsession: login refused", err: errUntrusted}
 }
 
-// storeFailed logs a store error and answers 503.
-func (m *Middleware) storeFailed(w http.ResponseWriter, r *http.Request, err error, op string) {
-	m.log.ErrorContext(r.Context(), "wxsession: session store failed", "op", op, "err", m.redact(err))
-	writeError(w, http.StatusServiceUnavailable, "", "session store unavailable, retry later", "")
+// storeFailed is a 503 for a store fault in op.
+func storeFailed(err error, op string) *refusal {
+	return &refusal{status: http.StatusServiceUnavailable, message: "session store unavailable, retry later",
+		result: ResultStoreUnavailable, level: slog.LevelError, log: "wxsession: session store failed", err: err, attrs: []any{"op", op}}
 }
 
-// loginFailed answers a failed shared login and returns its OnLogin result.
-func (m *Middleware) loginFailed(w http.ResponseWriter, r *http.Request, err error) string {
-	ctx := r.Context()
-	if errors.Is(err, errStore) {
-		m.storeFailed(w, r, err, "login")
-		return ResultStoreUnavailable
+// exchangeFailed is the refusal of a failed shared login.
+func (m *Middleware) exchangeFailed(ctx context.Context, err error) *refusal {
+	if errors.Is(err, errStoreFailed) {
+		return storeFailed(err, "login")
 	}
+	ref := &refusal{reason: ReasonExchangeFailed, result: ReasonExchangeFailed, level: slog.LevelWarn, err: err}
 	var we *wechat.Error
 	switch {
 	case errors.As(err, &we):
-		m.log.WarnContext(ctx, "wxsession: WeChat refused the code", "errcode", we.Code)
-		writeError(w, http.StatusBadGateway, ReasonExchangeFailed, "WeChat refused the login code",
-			fmt.Sprintf("errcode %d", we.Code))
-	case ctx.Err() != nil && !errors.Is(err, ErrExchange):
+		ref.status, ref.message, ref.detail = http.StatusBadGateway, "WeChat refused the login code", fmt.Sprintf("errcode %d", we.Code)
+		ref.log, ref.err, ref.attrs = "wxsession: WeChat refused the code", nil, []any{"errcode", we.Code}
+	case ctx.Err() != nil && !errors.Is(err, errExchange):
 		// This client gave up waiting for a shared login; it reads nothing.
-		writeError(w, http.StatusServiceUnavailable, ReasonExchangeFailed, "login abandoned", "")
+		ref.status, ref.message = http.StatusServiceUnavailable, "login abandoned"
 	case errors.Is(err, context.DeadlineExceeded):
-		m.log.WarnContext(ctx, "wxsession: WeChat code exchange timed out", "timeout", m.cfg.ExchangeTimeout)
-		writeError(w, http.StatusServiceUnavailable, ReasonExchangeFailed, "WeChat did not answer in time", "")
+		ref.status, ref.message = http.StatusServiceUnavailable, "WeChat did not answer in time"
+		ref.log, ref.err, ref.attrs = "wxsession: WeChat code exchange timed out", nil, []any{"timeout", m.cfg.ExchangeTimeout}
 	case unreachable(err):
-		m.log.WarnContext(ctx, "wxsession: WeChat unreachable", "err", m.redact(err))
-		writeError(w, http.StatusServiceUnavailable, ReasonExchangeFailed, "WeChat could not be reached", "")
+		ref.status, ref.message, ref.log = http.StatusServiceUnavailable, "WeChat could not be reached", "wxsession: WeChat unreachable"
 	default:
-		m.log.WarnContext(ctx, "wxsession: WeChat code exchange failed", "err", m.redact(err))
-		writeError(w, http.StatusBadGateway, ReasonExchangeFailed, "WeChat answered unexpectedly", "")
+		ref.status, ref.message, ref.log = http.StatusBadGateway, "WeChat answered unexpectedly", "wxsession: WeChat code exchange failed"
 	}
-	return ReasonExchangeFailed
+	return ref
+}
+
+// refuse logs ref and answers it with the session envelope.
+func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, ref *refusal) {
+	if ref.log != "" {
+		attrs := ref.attrs
+		if ref.err != nil {
+			attrs = append([]any{"err", m.redact(ref.err)}, attrs...)
+		}
+		m.log.Log(r.Context(), ref.level, ref.log, attrs...)
+	}
+	writeError(w, ref.status, ref.reason, ref.message, ref.detail)
 }
 
 // unreachable reports whether err means WeChat could not be asked (a

@@ -543,3 +543,118 @@ func TestWriteError(t *testing.T) {
 		t.Errorf("no reason: got %s, want %s", w.Body, want)
 	}
 }
+
+// TestForgedLoginKeepsCode: a login with a well-formed but wrong signature
+// makes the exchange, which WeChat allows once per code; the genuine login
+// that follows with the same code, on this instance or another sharing the
+// store, still succeeds on the kept answer, with one exchange in all. The
+// forged login never creates a session, and the kept answer lasts the
+// code's lifetime only.
+func TestForgedLoginKeepsCode(t *testing.T) {
+	tests := []struct {
+		name          string
+		otherInstance bool          // the genuine login reaches a second middleware
+		wait          time.Duration // between the forged and the genuine login
+		wantStatus    int
+	}{
+		{"SameInstance", false, 0, http.StatusOK},
+		{"OtherInstance", true, 0, http.StatusOK},
+		{"WithinCodeLifetime", false, wxsession.CodeLifetime - time.Second, http.StatusOK},
+		// The kept answer is gone; WeChat refuses the spent code (40163).
+		{"AfterCodeLifetime", false, wxsession.CodeLifetime + time.Second, http.StatusBadGateway},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			code := e.wx.login("victor")
+			raw, sig := e.wx.userInfo("victor")
+			forged := map[string]string{"X-WX-Code": code, "X-WX-RawData": wxsession.EncodeRawData(raw), "X-WX-Signature": sign(raw, "not-the-session-key")}
+			checkEnvelope(t, e.do("/", forged), http.StatusUnauthorized, wxsession.ReasonUntrustedRawData)
+			if got := e.result(); got != wxsession.ReasonUntrustedRawData {
+				t.Errorf("forged OnLogin result: got %q, want %q", got, wxsession.ReasonUntrustedRawData)
+			}
+			checkEnvelope(t, e.do("/", map[string]string{"X-WX-Code": code}), http.StatusUnauthorized, wxsession.ReasonSessionExpired)
+			e.clock.ns.Add(int64(tt.wait))
+
+			h := e.h
+			if tt.otherInstance {
+				m, err := wxsession.New(wxsession.Config{AppID: e.wx.appID, AppSecret: e.wx.secret, WeChatURL: e.wx.srv.URL, Store: e.store})
+				if err != nil {
+					t.Fatal(err)
+				}
+				h = m.Handler(echo)
+			}
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("X-WX-Code", code)
+			r.Header.Set("X-WX-RawData", wxsession.EncodeRawData(raw))
+			r.Header.Set("X-WX-Signature", sig)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if tt.wantStatus == http.StatusOK {
+				checkUser(t, w, openID("victor"))
+				checkUser(t, e.do("/", map[string]string{"X-WX-Code": code}), openID("victor"))
+			} else {
+				env := checkEnvelope(t, w, tt.wantStatus, wxsession.ReasonExchangeFailed)
+				if env.Error.Detail != "errcode 40163" {
+					t.Errorf("detail: got %q, want errcode 40163", env.Error.Detail)
+				}
+			}
+			wantExchanges := int64(1)
+			if tt.wantStatus != http.StatusOK {
+				wantExchanges = 2 // the second one refused by WeChat
+			}
+			if got := e.wx.exchanges.Load(); got != wantExchanges {
+				t.Errorf("exchanges: got %d, want %d", got, wantExchanges)
+			}
+		})
+	}
+}
+
+// TestRepeatedSessionHeader: a session header sent twice makes the
+// identity ambiguous: 400 with the envelope, whichever value is first, and
+// no session user reaches the handler.
+func TestRepeatedSessionHeader(t *testing.T) {
+	e := newEnv(t, nil)
+	good := e.loginHeaders("wendy")
+	checkUser(t, e.do("/", good), openID("wendy"))
+	e.result()
+	tests := []struct {
+		name      string
+		headers   [][2]string
+		wantLogin bool // reported to OnLogin as a login
+	}{
+		{"TwoCodes", [][2]string{{"X-WX-Code", good["X-WX-Code"]}, {"X-WX-Code", "other-code"}}, false},
+		{"TwoCodesSecondLive", [][2]string{{"X-WX-Code", "other-code"}, {"X-WX-Code", good["X-WX-Code"]}}, false},
+		{"TwoCodesOtherSpelling", [][2]string{{"X-WX-Code", good["X-WX-Code"]}, {"x-wx-code", good["X-WX-Code"]}}, false},
+		{"TwoCodesInLogin", [][2]string{{"X-WX-Code", good["X-WX-Code"]}, {"X-WX-Code", "other-code"},
+			{"X-WX-RawData", good["X-WX-RawData"]}, {"X-WX-Signature", good["X-WX-Signature"]}}, true},
+		{"TwoRawData", [][2]string{{"X-WX-Code", good["X-WX-Code"]}, {"X-WX-RawData", good["X-WX-RawData"]},
+			{"X-WX-RawData", "%7B%7D"}, {"X-WX-Signature", good["X-WX-Signature"]}}, true},
+		{"TwoSignatures", [][2]string{{"X-WX-Code", good["X-WX-Code"]}, {"X-WX-RawData", good["X-WX-RawData"]},
+			{"X-WX-Signature", good["X-WX-Signature"]}, {"X-WX-Signature", good["X-WX-Signature"]}}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			for _, h := range tt.headers {
+				r.Header[h[0]] = append(r.Header[h[0]], h[1])
+			}
+			w := httptest.NewRecorder()
+			e.h.ServeHTTP(w, r)
+			env := checkEnvelope(t, w, http.StatusBadRequest, "")
+			if !strings.Contains(env.Error.Message, "more than once") {
+				t.Errorf("message: got %q, want it to name the repeated header", env.Error.Message)
+			}
+			if tt.wantLogin {
+				if got := e.result(); got != wxsession.ResultBadRequest {
+					t.Errorf("OnLogin result: got %q, want %q", got, wxsession.ResultBadRequest)
+				}
+			}
+		})
+	}
+	select {
+	case got := <-e.results:
+		t.Errorf("OnLogin called for a request that was no login: %q", got)
+	default:
+	}
+}

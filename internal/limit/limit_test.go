@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/yibi/yibi/wxsession"
 )
 
 type clock struct {
@@ -169,7 +171,7 @@ func TestLogins(t *testing.T) {
 		if err := json.Unmarshal(w.Body.Bytes(), &env); err != nil {
 			t.Fatalf("body: %v", err)
 		}
-		if env[magicKey] != float64(1) || env["reason"] != ReasonRateLimited {
+		if env[wxsession.EnvelopeKey] != float64(1) || env["reason"] != ReasonRateLimited {
 			t.Errorf("envelope: got %v, want magic key and reason %s", env, ReasonRateLimited)
 		}
 	})

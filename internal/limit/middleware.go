@@ -1,7 +1,6 @@
 package limit
 
 import (
-	"encoding/json"
 	"math"
 	"net"
 	"net/http"
@@ -9,15 +8,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/yibi/yibi/wxsession"
 )
 
 // ReasonRateLimited is the envelope reason of a refused login. 2016 clients
 // do not know it and fail the call instead of retrying, which is what a
 // rate limit wants.
 const ReasonRateLimited = "ERR_RATE_LIMITED"
-
-// magicKey marks an answer as the session layer's (see the protocol).
-const magicKey = "F2C224D4-2BCE-4C64-AF9F-A6D872000D1A"
 
 // Config configures Logins. Zero values take the defaults in the comments.
 type Config struct {
@@ -101,15 +99,9 @@ func reject(w http.ResponseWriter, hook func(string), scope string, wait time.Du
 		secs = 1
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusTooManyRequests)
-	// Same shape as wxsession.WriteError; written here so this package
-	// stays independent of the session middleware's internals.
-	json.NewEncoder(w).Encode(map[string]any{
-		magicKey: 1,
-		"reason": ReasonRateLimited,
-		"error":  map[string]string{"name": "Error", "message": "too many logins, retry later"},
-	})
+	// A refused login is the session layer's answer: its envelope, from
+	// the one writer of it.
+	wxsession.WriteError(w, http.StatusTooManyRequests, ReasonRateLimited, "too many logins, retry later")
 }
 
 // ClientIP returns the client's IP address for r. The forwarding headers

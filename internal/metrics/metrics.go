@@ -269,6 +269,20 @@ func (s *sessionStore) Delete(ctx context.Context, code string) error {
 	return err
 }
 
+func (s *sessionStore) SaveExchange(ctx context.Context, code string, x wxsession.CodeExchange, ttl time.Duration) error {
+	start := time.Now()
+	err := s.next.SaveExchange(ctx, code, x, ttl)
+	s.m.observe("session", "save_exchange", start, err)
+	return err
+}
+
+func (s *sessionStore) GetExchange(ctx context.Context, code string) (wxsession.CodeExchange, bool, error) {
+	start := time.Now()
+	x, found, err := s.next.GetExchange(ctx, code)
+	s.m.observe("session", "get_exchange", start, err)
+	return x, found, err
+}
+
 // PaintStore returns next, recording each operation's latency and errors.
 // ErrNotFound and ErrLimit are answers, not faults, and are not counted
 // as errors.

@@ -167,6 +167,25 @@ func (s *sessions) Login(_ context.Context, code string, v wxsession.Session, _ 
 	s.m[code] = v
 	return nil
 }
+
+// SaveExchange and GetExchange only fail when fail is set: these tests
+// count calls through the decorator, not what an exchange holds.
+func (s *sessions) SaveExchange(context.Context, string, wxsession.CodeExchange, time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail {
+		return errDown
+	}
+	return nil
+}
+func (s *sessions) GetExchange(context.Context, string) (wxsession.CodeExchange, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail {
+		return wxsession.CodeExchange{}, false, errDown
+	}
+	return wxsession.CodeExchange{}, false, nil
+}
 func (s *sessions) Delete(_ context.Context, code string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

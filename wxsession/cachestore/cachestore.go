@@ -118,3 +118,15 @@ func (c *Store) Delete(ctx context.Context, code string) error {
 
 // Close stops the cache's cleanup goroutine; the store stays usable.
 func (c *Store) Close() error { return c.local.Close() }
+
+// SaveExchange implements wxsession.Store: in the shared store only. An
+// exchange is read once per login that finds no session, so caching it
+// would save nothing, and every instance must see it at once.
+func (c *Store) SaveExchange(ctx context.Context, code string, x wxsession.CodeExchange, ttl time.Duration) error {
+	return c.shared.SaveExchange(ctx, code, x, ttl)
+}
+
+// GetExchange implements wxsession.Store: from the shared store.
+func (c *Store) GetExchange(ctx context.Context, code string) (wxsession.CodeExchange, bool, error) {
+	return c.shared.GetExchange(ctx, code)
+}

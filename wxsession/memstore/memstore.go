@@ -38,7 +38,10 @@ type Store struct {
 	mu      sync.RWMutex
 	codes   map[string]entry  // login code → session
 	openIDs map[string]string // openId → its live code (expires with it)
-	now     func() time.Time
+	// exchanges are codes' exchange results (see SaveExchange), apart
+	// from the sessions.
+	exchanges map[string]exchange
+	now       func() time.Time
 
 	interval  time.Duration
 	closeOnce sync.Once
@@ -57,6 +60,12 @@ type entry struct {
 	openID     string // the openIDs key, as Login got it
 	created    int64
 	expires    int64
+}
+
+// exchange is a code's exchange result and when it expires (Unix ns).
+type exchange struct {
+	x       wxsession.CodeExchange
+	expires int64
 }
 
 var _ wxsession.Store = (*Store)(nil)
@@ -78,7 +87,9 @@ func New(opts ...Option) *Store {
 	s := &Store{
 		codes:   make(map[string]entry),
 		openIDs: make(map[string]string),
-		now:     time.Now,
+
+		exchanges: make(map[string]exchange),
+		now:       time.Now,
 	}
 	for _, o := range opts {
 		o(s)
@@ -281,4 +292,46 @@ func (s *Store) Cap() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return len(s.codes)
+}
+
+// SaveExchange implements wxsession.Store. Its errors are ctx's and a
+// ttl that is not positive.
+func (s *Store) SaveExchange(ctx context.Context, code string, x wxsession.CodeExchange, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: save exchange: %w", err)
+	}
+	if ttl <= 0 {
+		return errTTL
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now().UnixNano()
+	s.exchanges[code] = exchange{x: x, expires: now + int64(ttl)}
+	// Exchanges are made only by logins that found no session; examining
+	// a few per save keeps the expired ones few, as sweep does for codes.
+	n := sweepPerLogin
+	for c, e := range s.exchanges {
+		if n--; n < 0 {
+			break
+		}
+		if e.expires <= now {
+			delete(s.exchanges, c)
+		}
+	}
+	return nil
+}
+
+// GetExchange implements wxsession.Store. Its only error is ctx's.
+func (s *Store) GetExchange(ctx context.Context, code string) (wxsession.CodeExchange, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return wxsession.CodeExchange{}, false, fmt.Errorf("memstore: get exchange: %w", err)
+	}
+	s.mu.RLock()
+	e, ok := s.exchanges[code]
+	now := s.now().UnixNano()
+	s.mu.RUnlock()
+	if !ok || e.expires <= now {
+		return wxsession.CodeExchange{}, false, nil
+	}
+	return e.x, true, nil
 }

@@ -5,8 +5,10 @@
 //
 //	weapp-session:code:<code>      → the session as JSON (user, session key, creation time)
 //	weapp-session:openid:<openId>  → the user's live code
+//	weapp-session:exchange:<code>  → WeChat's answer for the code, as JSON (SaveExchange)
 //
-// Both expire with the session's TTL (PX). Codes and openIds live in
+// The first two expire with the session's TTL (PX), the third after the
+// code's lifetime. Codes and openIds live in
 // separate namespaces, so a client that sends an openId as X-WX-Code
 // finds nothing.
 //
@@ -56,6 +58,7 @@ type Store struct {
 	client     redis.UniversalClient
 	codePrefix string
 	openPrefix string
+	exchPrefix string
 	cluster    bool
 }
 
@@ -71,6 +74,7 @@ func New(client redis.UniversalClient, opts Options) *Store {
 		client:     client,
 		codePrefix: opts.Prefix + "code:",
 		openPrefix: opts.Prefix + "openid:",
+		exchPrefix: opts.Prefix + "exchange:",
 		cluster:    cluster,
 	}
 }
@@ -178,4 +182,36 @@ func (s *Store) Delete(ctx context.Context, code string) error {
 		return unavailable("delete", err)
 	}
 	return nil
+}
+
+// SaveExchange implements wxsession.Store: one SET with PX, so it is the
+// same on a single node and on Cluster.
+func (s *Store) SaveExchange(ctx context.Context, code string, x wxsession.CodeExchange, ttl time.Duration) error {
+	if ttl.Milliseconds() <= 0 {
+		return errors.New("redisstore: save exchange: ttl must be at least 1ms")
+	}
+	v, err := json.Marshal(x)
+	if err != nil {
+		return fmt.Errorf("redisstore: save exchange: encode: %w", err)
+	}
+	if err := s.client.Set(ctx, s.exchPrefix+code, v, ttl).Err(); err != nil {
+		return unavailable("save exchange", err)
+	}
+	return nil
+}
+
+// GetExchange implements wxsession.Store.
+func (s *Store) GetExchange(ctx context.Context, code string) (wxsession.CodeExchange, bool, error) {
+	v, err := s.client.Get(ctx, s.exchPrefix+code).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return wxsession.CodeExchange{}, false, nil
+	}
+	if err != nil {
+		return wxsession.CodeExchange{}, false, unavailable("get exchange", err)
+	}
+	var x wxsession.CodeExchange
+	if err := json.Unmarshal(v, &x); err != nil {
+		return wxsession.CodeExchange{}, false, fmt.Errorf("redisstore: get exchange: decode: %w", err)
+	}
+	return x, true, nil
 }

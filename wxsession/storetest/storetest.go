@@ -35,6 +35,10 @@ func Run(t *testing.T, newStore func(t *testing.T) wxsession.Store) {
 		{"DeleteStaleCodeKeepsRevocation", testDeleteStale},
 		{"ConcurrentLoginsLeaveOneLiveCode", testConcurrentLogins},
 		{"CanceledContextFails", testCanceled},
+		{"ExchangeUnknownCodeNotFound", testExchangeMiss},
+		{"ExchangeRoundTrip", testExchangeRoundTrip},
+		{"ExchangeExpiresAfterTTL", testExchangeTTL},
+		{"ExchangeApartFromSessions", testExchangeApart},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -277,5 +281,96 @@ func testCanceled(t *testing.T, s wxsession.Store) {
 	}
 	if found(t, s, "code-x") {
 		t.Error("Get after a canceled Login: got found, want not found")
+	}
+}
+
+// exchange returns a code exchange for openID.
+func exchange(openID string) wxsession.CodeExchange {
+	return wxsession.CodeExchange{OpenID: openID, UnionID: "u-" + openID, SessionKey: "key-" + openID}
+}
+
+// getExchange calls GetExchange and fails t on an error.
+func getExchange(t *testing.T, s wxsession.Store, code string) (wxsession.CodeExchange, bool) {
+	t.Helper()
+	x, found, err := s.GetExchange(context.Background(), code)
+	if err != nil {
+		t.Fatalf("GetExchange(%q): %v", code, err)
+	}
+	return x, found
+}
+
+func mustSaveExchange(t *testing.T, s wxsession.Store, code string, x wxsession.CodeExchange, ttl time.Duration) {
+	t.Helper()
+	if err := s.SaveExchange(context.Background(), code, x, ttl); err != nil {
+		t.Fatalf("SaveExchange(%q): %v", code, err)
+	}
+}
+
+func testExchangeMiss(t *testing.T, s wxsession.Store) {
+	if x, found := getExchange(t, s, "never-exchanged"); found {
+		t.Errorf("GetExchange of an unknown code: got %+v found, want not found", x)
+	}
+}
+
+func testExchangeRoundTrip(t *testing.T, s wxsession.Store) {
+	want := exchange("o-kim")
+	mustSaveExchange(t, s, "code-kim", want, time.Minute)
+	got, found := getExchange(t, s, "code-kim")
+	if !found || got != want {
+		t.Errorf("GetExchange: got %+v found=%v, want %+v found", got, found, want)
+	}
+	// Without a unionId.
+	want = wxsession.CodeExchange{OpenID: "o-lee", SessionKey: "key-lee"}
+	mustSaveExchange(t, s, "code-lee", want, time.Minute)
+	if got, found := getExchange(t, s, "code-lee"); !found || got != want {
+		t.Errorf("GetExchange without unionId: got %+v found=%v, want %+v found", got, found, want)
+	}
+}
+
+func testExchangeTTL(t *testing.T, s wxsession.Store) {
+	mustSaveExchange(t, s, "code-x-ttl", exchange("o-mia"), 200*time.Millisecond)
+	if _, found := getExchange(t, s, "code-x-ttl"); !found {
+		t.Fatal("GetExchange right after SaveExchange: got not found, want found")
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if _, found := getExchange(t, s, "code-x-ttl"); !found {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("GetExchange 3s after a 200ms TTL: got found, want not found")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// testExchangeApart: a code's exchange and its session do not touch each
+// other: Login does not create an exchange, Delete and a later login of
+// the same user do not remove one, and an exchange is no session.
+func testExchangeApart(t *testing.T, s wxsession.Store) {
+	ctx := context.Background()
+	mustSaveExchange(t, s, "code-nia", exchange("o-nia"), time.Minute)
+	if found(t, s, "code-nia") {
+		t.Error("Get of a code with only an exchange: got found, want not found")
+	}
+	mustLogin(t, s, "code-nia", session("o-nia"), time.Minute)
+	mustLogin(t, s, "code-nia-2", session("o-nia"), time.Minute)
+	if err := s.Delete(ctx, "code-nia-2"); err != nil {
+		t.Fatal(err)
+	}
+	if got, found := getExchange(t, s, "code-nia"); !found || got != exchange("o-nia") {
+		t.Errorf("exchange after logins and a delete: got %+v found=%v, want it kept", got, found)
+	}
+	mustLogin(t, s, "code-oli", session("o-oli"), time.Minute)
+	if _, found := getExchange(t, s, "code-oli"); found {
+		t.Error("GetExchange of a code that only logged in: got found, want not found")
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.SaveExchange(cctx, "code-pat", exchange("o-pat"), time.Minute); !errors.Is(err, context.Canceled) {
+		t.Errorf("SaveExchange with a canceled context: got %v, want context.Canceled", err)
+	}
+	if _, _, err := s.GetExchange(cctx, "code-nia"); !errors.Is(err, context.Canceled) {
+		t.Errorf("GetExchange with a canceled context: got %v, want context.Canceled", err)
 	}
 }
