@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,9 +106,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func devServer(t *testing.T, paints http.Handler, cfg wxsession.Config) *httptest.Server {
 	t.Helper()
 	sim := wechatsim.New(wechatsim.Config{Apps: map[string]string{testApp: testSecret}})
-	store := memstore.New()
-	t.Cleanup(func() { store.Close() })
-	cfg.Store = store
+	if cfg.Store == nil {
+		store := memstore.New()
+		t.Cleanup(func() { store.Close() })
+		cfg.Store = store
+	}
 	cfg.Exchanger = sim.Exchanger(testApp, testSecret)
 	mw, err := wxsession.New(cfg)
 	if err != nil {
@@ -246,9 +249,20 @@ func TestRunCountsErrorsByKind(t *testing.T) {
 }
 
 func TestRunLogsInAgainOnExpiredSession(t *testing.T) {
-	// Sessions live 1ms: every request after a login finds its session
-	// gone and must log in again, as the 2016 SDK did.
-	srv := devServer(t, &memPaints{}, wxsession.Config{TTL: time.Millisecond})
+	// The store's clock moves a whole session lifetime after every
+	// request the paints handler serves: every request after a login finds
+	// its session gone and must log in again, as the 2016 SDK did. A fake
+	// clock, so the test does not depend on how long a request takes.
+	const ttl = time.Minute
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	store := memstore.New(memstore.WithNow(func() time.Time { return time.Unix(0, now.Load()) }))
+	paints := &memPaints{}
+	expireAfter := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paints.ServeHTTP(w, r)
+		now.Add(int64(ttl))
+	})
+	srv := devServer(t, expireAfter, wxsession.Config{Store: store, TTL: ttl})
 	o := quickOptions(srv.URL)
 	o.Users, o.Requests, o.Duration = 2, 10, 0
 	rep, err := Run(context.Background(), o)
