@@ -4,8 +4,8 @@ import "strings"
 
 // EncodeRawData encodes a rawData JSON string for the X-WX-RawData header
 // as the 2016 client did, with JavaScript's encodeURIComponent. Go clients
-// of the protocol (tests, load generators) use it; the middleware decodes
-// any percent-encoding.
+// of the protocol use it (yibi's load generator and the tests); the
+// middleware decodes any percent-encoding.
 func EncodeRawData(rawData string) string {
 	const hex = "0123456789ABCDEF"
 	var b strings.Builder

@@ -10,9 +10,13 @@
 // with the session error envelope (see WriteError) that the 2016 client
 // understands.
 //
-// The package depends on the standard library alone (and on
-// github.com/yibi/yibi/wechat, which does too). Stores live in
-// subpackages: memstore (in process) and redisstore (Redis).
+// The module github.com/yibi/yibi/wxsession depends on the standard
+// library alone (and on github.com/yibi/yibi/wechat, which does too). It
+// holds memstore (an in-process Store), storetest (the conformance suite
+// every Store runs) and testenv (starts a real redis-server for tests).
+// Stores with dependencies are modules of their own, so their
+// dependencies reach only their users: redisstore (Redis through go-redis)
+// and cachestore (a short per-process cache in front of a shared Store).
 package wxsession
 
 import (

@@ -12,14 +12,16 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/yibi/yibi/wxsession"
 )
 
-// Session envelope reasons the client SDK reacts to (the contract's names;
-// kept here so the load generator needs nothing of the server's packages).
+// Session envelope names the client SDK reacts to, from the session
+// library (a client of the protocol speaks its words).
 const (
-	reasonSessionExpired = "ERR_SESSION_EXPIRED"
-	reasonExchangeFailed = "ERR_SESSION_KEY_EXCHANGE_FAILED"
-	envelopeMagic        = "F2C224D4-2BCE-4C64-AF9F-A6D872000D1A"
+	reasonSessionExpired = wxsession.ReasonSessionExpired
+	reasonExchangeFailed = wxsession.ReasonExchangeFailed
+	envelopeMagic        = wxsession.EnvelopeKey
 	// maxRetries is the 2016 client's bound on re-logins for one request.
 	maxRetries = 3
 	// maxAnswerBytes bounds an answer body; a list of a thousand big
@@ -74,7 +76,7 @@ func (r *runner) do(ctx context.Context, u *user, op, method, path string, body 
 		}
 		req.Header.Set("X-WX-Code", u.code)
 		if login {
-			req.Header.Set("X-WX-RawData", encodeURIComponent(rawData))
+			req.Header.Set("X-WX-RawData", wxsession.EncodeRawData(rawData))
 			req.Header.Set("X-WX-Signature", signature)
 		}
 		start := time.Now()
@@ -256,22 +258,4 @@ func shorten(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-// encodeURIComponent escapes s like JavaScript's encodeURIComponent, which
-// the 2016 client applied to rawData for X-WX-RawData.
-func encodeURIComponent(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.!~*'()", c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
 }
