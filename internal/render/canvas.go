@@ -18,11 +18,11 @@ const (
 	MaxSegments = 1 << 20
 	// MaxAreaFactor bounds the pixels painted in one render to this many
 	// times the image's area (each stroke or fill counts its box).
-	MaxAreaFactor = 1024
+	MaxAreaFactor = 128
 	// maxCoord bounds a device coordinate, in pixels: far enough outside
 	// any image that clamping cannot change what is visible in practice,
 	// small enough for the rasterizer's 26.6 fixed point.
-	maxCoord = 1 << 16
+	maxCoord = 1 << 13
 	// maxMatrix bounds a transform entry so coordinates stay finite.
 	maxMatrix = 1 << 20
 	// maxWidth bounds a stroke's device width, in pixels.
@@ -502,6 +502,10 @@ func (c *canvas) budget(p []seg, pad float64) bool {
 		for _, q := range s.p[:n] {
 			minX, minY = math.Min(minX, q.x), math.Min(minY, q.y)
 			maxX, maxY = math.Max(maxX, q.x), math.Max(maxY, q.y)
+		}
+		if n > 1 {
+			// A curve is flattened into lines, more the larger it is.
+			c.segs += int(math.Sqrt(math.Abs(s.p[n-1].x-s.p[0].x) + math.Abs(s.p[n-1].y-s.p[0].y)))
 		}
 	}
 	w := clamp(maxX+pad, 0, float64(c.w)) - clamp(minX-pad, 0, float64(c.w))
