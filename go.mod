@@ -6,11 +6,13 @@ require (
 	github.com/BurntSushi/toml v1.6.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
+	github.com/srwiley/rasterx v0.0.0-20220730225603-2ab79fcdd4ef
 	github.com/yibi/yibi/wechat v0.0.0-00010101000000-000000000000
 	github.com/yibi/yibi/wxsession v0.0.0-00010101000000-000000000000
 	github.com/yibi/yibi/wxsession/cachestore v0.0.0-00010101000000-000000000000
 	github.com/yibi/yibi/wxsession/redisstore v0.0.0-00010101000000-000000000000
 	go.mongodb.org/mongo-driver/v2 v2.10.0
+	golang.org/x/image v0.46.0
 	modernc.org/sqlite v1.62.0
 )
 

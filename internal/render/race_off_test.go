@@ -1,0 +1,6 @@
+//go:build !race
+
+package render
+
+// raceEnabled: the race detector slows rendering about fifteenfold.
+const raceEnabled = false
