@@ -1,24 +1,32 @@
 // Package wechatsim simulates WeChat for mini program backends, so that
 // Yibi runs and is tested without a WeChat account.
 //
-// A *Sim is an http.Handler with two faces:
+// A *Sim is an http.Handler with three faces:
 //
-//   - WeChat's server API: GET /sns/jscode2session, answered as WeChat
-//     does, errcodes included (40013 unknown appid, 40125 wrong secret,
-//     40029 unknown or expired code, 40163 code already used, 45011 rate
-//     limit, -1 system busy when a fault is injected).
+//   - WeChat's server API, answered as WeChat does, errcodes included:
+//     GET /sns/jscode2session; the access token, POST
+//     /cgi-bin/stable_token (stable, force_refresh within WeChat's budget)
+//     and GET /cgi-bin/token (each fetch invalidates the previous token);
+//     POST /wxa/business/getuserphonenumber (a paid call, counted); GET
+//     /wxa/checksession and GET /wxa/resetusersessionkey (signed with
+//     the user's session_key).
 //   - The client side of WeChat, for clients that are not in WeChat
-//     (browsers, tests, the load generator): POST /sim/login is
-//     wx.login (a one-time code for a simulated user) and POST
-//     /sim/userinfo is wx.getUserInfo (that user's rawData and its
-//     signature with the current session_key). GET /sim/users lists the
-//     users that logged in.
+//     (browsers, tests, the load generator): POST /sim/login is wx.login
+//     (a one-time code for a simulated user), POST /sim/userinfo is
+//     wx.getUserInfo (rawData signed with the current session_key), POST
+//     /sim/phonenumber is the getPhoneNumber button (a code, and the old
+//     flow's encryptedData), POST /sim/werun is wx.getWeRunData. GET
+//     /sim/users lists the users that logged in.
+//   - Switches and counters for tests: POST /sim/fault (an errcode such as
+//     -1 or 45011 for every server call, a delay that hangs them, access
+//     tokens rotated behind their holders' backs) and GET /sim/stats.
 //
 // Each login gives the user a new session_key, as WeChat does; the code
 // carries it to the exchange, and getUserInfo signs with it. openids are
 // stable: the same user of the same app always has the same openid.
 //
-// The Go methods Login, UserInfo and Exchanger do the same in process.
+// The Go methods (Login, UserInfo, PhoneCode, WeRunData, Exchanger,
+// StableToken, RotateTokens, Stats, …) do the same in process.
 // docs/simulator.md documents the HTTP API.
 package wechatsim
 
