@@ -80,7 +80,9 @@ type TokenStats struct {
 // its Store, shared with every TokenSource of the app that uses the same
 // Store; renews it ahead of expiry, one instance at a time (a lock in the
 // Store); and, when WeChat refuses a token, fetches a fresh one once for
-// all the calls that saw the refusal. It is safe for concurrent use.
+// all the calls that saw the refusal. Every Token reads the Store (one
+// GET with Redis) and keeps no copy, so a token another instance replaced
+// is not used again. It is safe for concurrent use.
 type TokenSource struct {
 	c    *Client
 	opts TokenOptions
@@ -108,7 +110,7 @@ type storedToken struct {
 }
 
 // NewTokenSource returns a TokenSource fetching tokens with c's app id,
-// secret, base URL and HTTP client. Set c.Tokens to it to let c's calls
+// secret, base URL and HTTP client (c must not be nil). Set c.Tokens to it to let c's calls
 // use it.
 func NewTokenSource(c *Client, opts TokenOptions) *TokenSource {
 	if opts.Store == nil {

@@ -546,6 +546,16 @@ func (r *Remote) UserInfo(ctx context.Context, user string) (rawData, signature 
 	return out.RawData, out.Signature, nil
 }
 
+// PhoneCode is the getPhoneNumber button over HTTP: a code for
+// getuserphonenumber, and the old flow's encryptedData and iv.
+func (r *Remote) PhoneCode(ctx context.Context, user string) (code, encryptedData, iv string, err error) {
+	var out struct{ Code, EncryptedData, IV string }
+	if err := r.call(ctx, "/sim/phonenumber", user, &out); err != nil {
+		return "", "", "", err
+	}
+	return out.Code, out.EncryptedData, out.IV, nil
+}
+
 func (r *Remote) call(ctx context.Context, path, user string, out any) error {
 	form := url.Values{"user": {user}}
 	if r.AppID != "" {
