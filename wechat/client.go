@@ -1,6 +1,7 @@
 package wechat
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,14 +21,24 @@ const DefaultBaseURL = "https://api.weixin.qq.com"
 // exchange may be retried with the same code; a *Error may not.
 var ErrUnavailable = errors.New("wechat: unavailable")
 
-// maxAnswerBytes bounds an answer body: WeChat's are under 200 bytes.
+// ErrBadAnswer is wrapped, together with ErrUnavailable, by answers that
+// arrived but are not what WeChat answers (not JSON, fields missing), so
+// that a caller can tell "WeChat answered garbage" (a 502) from "WeChat did
+// not answer" (a 503).
+var ErrBadAnswer = errors.New("wechat: malformed answer")
+
+// ErrNoTokens is returned by the calls that need an access token when the
+// Client has no TokenSource.
+var ErrNoTokens = errors.New("wechat: client has no token source")
+
+// maxAnswerBytes bounds an answer body: WeChat's are under 1 KiB.
 const maxAnswerBytes = 64 << 10
 
 // Client calls WeChat's server API for one mini program. The zero value is
 // not usable: AppID and Secret are required.
 //
-// The app secret travels in the query string of jscode2session (WeChat's
-// design), so Client never puts the request URL in an error or a log.
+// The app secret and the access token travel in query strings (WeChat's
+// design), so Client never puts a request URL's query in an error.
 type Client struct {
 	AppID  string
 	Secret string
@@ -35,8 +46,12 @@ type Client struct {
 	// WeChat simulator to run without WeChat.
 	BaseURL string
 	// HTTPClient sends the requests; default a client with a 10 s timeout.
-	// Callers bound each exchange further with their context.
+	// Callers bound each call further with their context.
 	HTTPClient *http.Client
+	// Tokens gives the access token to PhoneNumber, CheckSession and
+	// ResetSessionKey; without it they fail with ErrNoTokens. Exchange
+	// needs none. See NewTokenSource.
+	Tokens *TokenSource
 }
 
 var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
@@ -45,15 +60,49 @@ var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
 // session_key (jscode2session). A refusal by WeChat is a *Error; a failure
 // to get WeChat's answer wraps ErrUnavailable. A code can be exchanged once.
 func (c *Client) Exchange(ctx context.Context, code string) (Session, error) {
+	q := url.Values{"appid": {c.AppID}, "secret": {c.Secret}, "js_code": {code}, "grant_type": {"authorization_code"}}
+	var s Session
+	if err := c.call(ctx, http.MethodGet, "/sns/jscode2session", q, nil, &s); err != nil {
+		return Session{}, err
+	}
+	if s.OpenID == "" || s.SessionKey == "" {
+		return Session{}, fmt.Errorf("%w: %w: GET %s: answer without openid or session_key", ErrUnavailable, ErrBadAnswer, c.endpoint("/sns/jscode2session"))
+	}
+	return s, nil
+}
+
+func (c *Client) endpoint(path string) string {
 	base := strings.TrimRight(c.BaseURL, "/")
 	if base == "" {
 		base = DefaultBaseURL
 	}
-	endpoint := base + "/sns/jscode2session"
-	q := url.Values{"appid": {c.AppID}, "secret": {c.Secret}, "js_code": {code}, "grant_type": {"authorization_code"}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"?"+q.Encode(), nil)
+	return base + path
+}
+
+// call sends one request to WeChat and decodes its JSON answer into out.
+// An answer with a non-zero errcode is a *Error; everything that keeps an
+// answer from arriving wraps ErrUnavailable. Errors name the endpoint but
+// never its query, which carries the secret or the access token.
+func (c *Client) call(ctx context.Context, method, path string, q url.Values, in, out any) error {
+	endpoint := c.endpoint(path)
+	u := endpoint
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("wechat: %s %s: %w", method, endpoint, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
-		return Session{}, fmt.Errorf("wechat: jscode2session: bad base URL %q", base)
+		return fmt.Errorf("wechat: %s: bad base URL %q", path, c.BaseURL)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	hc := c.HTTPClient
 	if hc == nil {
@@ -61,30 +110,27 @@ func (c *Client) Exchange(ctx context.Context, code string) (Session, error) {
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		// A *url.Error quotes the URL, secret included: keep only its cause.
+		// A *url.Error quotes the URL, secrets included: keep only its cause.
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return Session{}, fmt.Errorf("%w: GET %s: %w", ErrUnavailable, endpoint, err)
+		return fmt.Errorf("%w: %s %s: %w", ErrUnavailable, method, endpoint, err)
 	}
 	defer resp.Body.Close()
-	var body struct {
-		Session
-		Error
-	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	if err != nil {
-		return Session{}, fmt.Errorf("%w: GET %s: reading answer: %w", ErrUnavailable, endpoint, err)
+		return fmt.Errorf("%w: %s %s: reading answer: %w", ErrUnavailable, method, endpoint, err)
 	}
-	if err := json.Unmarshal(b, &body); err != nil {
-		return Session{}, fmt.Errorf("%w: GET %s: HTTP %d, not a WeChat answer", ErrUnavailable, endpoint, resp.StatusCode)
+	var we Error
+	if err := json.Unmarshal(b, &we); err != nil {
+		return fmt.Errorf("%w: %w: %s %s: HTTP %d, not a WeChat answer", ErrUnavailable, ErrBadAnswer, method, endpoint, resp.StatusCode)
 	}
-	if body.Error.Code != 0 {
-		return Session{}, &body.Error
+	if we.Code != 0 {
+		return &we
 	}
-	if body.OpenID == "" || body.SessionKey == "" {
-		return Session{}, fmt.Errorf("%w: GET %s: HTTP %d, answer without openid or session_key", ErrUnavailable, endpoint, resp.StatusCode)
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("%w: %w: %s %s: HTTP %d: %v", ErrUnavailable, ErrBadAnswer, method, endpoint, resp.StatusCode, err)
 	}
-	return body.Session, nil
+	return nil
 }

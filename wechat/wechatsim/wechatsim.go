@@ -1,24 +1,32 @@
 // Package wechatsim simulates WeChat for mini program backends, so that
 // Yibi runs and is tested without a WeChat account.
 //
-// A *Sim is an http.Handler with two faces:
+// A *Sim is an http.Handler with three faces:
 //
-//   - WeChat's server API: GET /sns/jscode2session, answered as WeChat
-//     does, errcodes included (40013 unknown appid, 40125 wrong secret,
-//     40029 unknown or expired code, 40163 code already used, 45011 rate
-//     limit, -1 system busy when a fault is injected).
+//   - WeChat's server API, answered as WeChat does, errcodes included:
+//     GET /sns/jscode2session; the access token, POST
+//     /cgi-bin/stable_token (stable, force_refresh within WeChat's budget)
+//     and GET /cgi-bin/token (each fetch invalidates the previous token);
+//     POST /wxa/business/getuserphonenumber (a paid call, counted); GET
+//     /wxa/checksession and GET /wxa/resetusersessionkey (signed with
+//     the user's session_key).
 //   - The client side of WeChat, for clients that are not in WeChat
-//     (browsers, tests, the load generator): POST /sim/login is
-//     wx.login (a one-time code for a simulated user) and POST
-//     /sim/userinfo is wx.getUserInfo (that user's rawData and its
-//     signature with the current session_key). GET /sim/users lists the
-//     users that logged in.
+//     (browsers, tests, the load generator): POST /sim/login is wx.login
+//     (a one-time code for a simulated user), POST /sim/userinfo is
+//     wx.getUserInfo (rawData signed with the current session_key), POST
+//     /sim/phonenumber is the getPhoneNumber button (a code, and the old
+//     flow's encryptedData), POST /sim/werun is wx.getWeRunData. GET
+//     /sim/users lists the users that logged in.
+//   - Switches and counters for tests: POST /sim/fault (an errcode such as
+//     -1 or 45011 for every server call, a delay that hangs them, access
+//     tokens rotated behind their holders' backs) and GET /sim/stats.
 //
 // Each login gives the user a new session_key, as WeChat does; the code
 // carries it to the exchange, and getUserInfo signs with it. openids are
 // stable: the same user of the same app always has the same openid.
 //
-// The Go methods Login, UserInfo and Exchanger do the same in process.
+// The Go methods (Login, UserInfo, PhoneCode, WeRunData, Exchanger,
+// StableToken, RotateTokens, Stats, …) do the same in process.
 // docs/simulator.md documents the HTTP API.
 package wechatsim
 
@@ -89,11 +97,16 @@ type Sim struct {
 	delay atomic.Int64 // nanoseconds every exchange waits
 	fail  atomic.Int64 // errcode every exchange answers, 0 = none
 
-	mu    sync.Mutex
-	codes map[string]*loginCode
-	users map[appUser]*userState
-	rate  map[string]*window // per app
-	swept time.Time
+	mu         sync.Mutex
+	codes      map[string]*loginCode
+	users      map[appUser]*userState
+	openIDs    map[string]appUser
+	rate       map[string]*window // per app
+	swept      time.Time
+	apps       map[string]*appTokens
+	tokens     map[string]tokenInfo // every access token still known
+	phoneCodes map[string]*phoneCode
+	stats      Stats
 }
 
 type appUser struct{ app, user string }
@@ -126,15 +139,20 @@ func New(cfg Config) *Sim {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Sim{cfg: cfg, codes: map[string]*loginCode{}, users: map[appUser]*userState{}, rate: map[string]*window{}}
+	return &Sim{
+		cfg: cfg, codes: map[string]*loginCode{}, users: map[appUser]*userState{}, openIDs: map[string]appUser{},
+		rate: map[string]*window{}, apps: map[string]*appTokens{}, tokens: map[string]tokenInfo{}, phoneCodes: map[string]*phoneCode{},
+	}
 }
 
-// SetDelay makes every exchange wait d before answering (or until the
-// caller gives up), to simulate a slow WeChat. 0 turns it off.
+// SetDelay makes every call of WeChat's server API (the code exchange,
+// tokens, phone numbers, checksession, resetusersessionkey) wait d before
+// answering (or until the caller gives up), to simulate a slow or hanging
+// WeChat. 0 turns it off.
 func (s *Sim) SetDelay(d time.Duration) { s.delay.Store(int64(d)) }
 
-// SetFail makes every exchange answer errcode (for example -1, "system
-// busy"). 0 turns it off.
+// SetFail makes every call of WeChat's server API answer errcode (for
+// example -1, "system busy", or 45011, the rate limit). 0 turns it off.
 func (s *Sim) SetFail(errcode int) { s.fail.Store(int64(errcode)) }
 
 // OpenID is the openid of user in app.
@@ -146,6 +164,14 @@ func UnionID(user string) string { return "u" + hash("unionid\x00"+user) }
 func hash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return base64.RawURLEncoding.EncodeToString(sum[:])[:27]
+}
+
+// newSessionKey makes a session_key as WeChat's: 16 random bytes in
+// standard base64 (24 characters), the AES key of encryptedData.
+func newSessionKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return base64.StdEncoding.EncodeToString(b)
 }
 
 func randomToken(n int) string {
@@ -194,7 +220,7 @@ func (s *Sim) Login(appID, user string) (string, error) {
 		return "", ErrNoUser
 	}
 	now := s.cfg.Now()
-	key := randomToken(16)
+	key := newSessionKey()
 	code := randomToken(24)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -202,6 +228,7 @@ func (s *Sim) Login(appID, user string) (string, error) {
 	au := appUser{app, user}
 	s.codes[code] = &loginCode{appUser: au, sessionKey: key, issued: now}
 	s.users[au] = &userState{sessionKey: key, lastLogin: now}
+	s.openIDs[OpenID(app, user)] = au
 	return code, nil
 }
 
@@ -215,6 +242,11 @@ func (s *Sim) sweep(now time.Time) {
 	for c, lc := range s.codes {
 		if now.Sub(lc.issued) > s.cfg.CodeTTL {
 			delete(s.codes, c)
+		}
+	}
+	for c, pc := range s.phoneCodes {
+		if now.Sub(pc.issued) > s.cfg.CodeTTL {
+			delete(s.phoneCodes, c)
 		}
 	}
 }
@@ -285,24 +317,11 @@ func (e *Exchanger) Exchange(ctx context.Context, code string) (wechat.Session, 
 }
 
 func (s *Sim) exchange(ctx context.Context, appID, secret, code string) (wechat.Session, error) {
-	if d := time.Duration(s.delay.Load()); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return wechat.Session{}, ctx.Err()
-		}
+	if err := s.fault(ctx); err != nil {
+		return wechat.Session{}, err
 	}
-	if c := s.fail.Load(); c != 0 {
-		return wechat.Session{}, &wechat.Error{Code: int(c), Msg: "system error (injected fault)"}
-	}
-	want, ok := s.cfg.Apps[appID]
-	if !ok {
-		return wechat.Session{}, &wechat.Error{Code: wechat.CodeInvalidAppID, Msg: "invalid appid"}
-	}
-	if secret != want {
-		return wechat.Session{}, &wechat.Error{Code: wechat.CodeInvalidSecret, Msg: "invalid appsecret"}
+	if err := s.checkApp(appID, secret); err != nil {
+		return wechat.Session{}, err
 	}
 	now := s.cfg.Now()
 	s.mu.Lock()
@@ -374,6 +393,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
+	if s.serveServerAPI(w, r) {
+		return
+	}
 	switch r.URL.Path {
 	case "/sns/jscode2session":
 		s.serveExchange(w, r)
@@ -387,6 +409,24 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			raw, sig, err := s.UserInfo(app, user)
 			return map[string]any{"errMsg": "getUserInfo:ok", "rawData": raw, "signature": sig, "userInfo": profile(user)}, err
 		})
+	case "/sim/phonenumber":
+		s.serveClient(w, r, "getPhoneNumber", func(app, user string) (any, error) {
+			code, data, iv, err := s.PhoneCode(app, user)
+			return map[string]string{"errMsg": "getPhoneNumber:ok", "code": code, "encryptedData": data, "iv": iv}, err
+		})
+	case "/sim/werun":
+		s.serveClient(w, r, "getWeRunData", func(app, user string) (any, error) {
+			data, iv, err := s.WeRunData(app, user)
+			return map[string]string{"errMsg": "getWeRunData:ok", "encryptedData": data, "iv": iv}, err
+		})
+	case "/sim/stats":
+		if r.Method != http.MethodGet {
+			methodNotAllowed(w, "GET", "stats")
+			return
+		}
+		writeJSON(w, http.StatusOK, s.Stats())
+	case "/sim/fault":
+		s.serveFault(w, r)
 	case "/sim/users":
 		if r.Method != http.MethodGet {
 			methodNotAllowed(w, "GET", "users")
@@ -504,6 +544,16 @@ func (r *Remote) UserInfo(ctx context.Context, user string) (rawData, signature 
 		return "", "", err
 	}
 	return out.RawData, out.Signature, nil
+}
+
+// PhoneCode is the getPhoneNumber button over HTTP: a code for
+// getuserphonenumber, and the old flow's encryptedData and iv.
+func (r *Remote) PhoneCode(ctx context.Context, user string) (code, encryptedData, iv string, err error) {
+	var out struct{ Code, EncryptedData, IV string }
+	if err := r.call(ctx, "/sim/phonenumber", user, &out); err != nil {
+		return "", "", "", err
+	}
+	return out.Code, out.EncryptedData, out.IV, nil
 }
 
 func (r *Remote) call(ctx context.Context, path, user string, out any) error {

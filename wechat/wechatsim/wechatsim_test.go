@@ -322,6 +322,13 @@ func TestRemote(t *testing.T) {
 	if err != nil || hex.EncodeToString(sum[:]) != sig {
 		t.Errorf("got %v and a signature that does not match, want eve's session", err)
 	}
+	pcode, data, iv, err := r.PhoneCode(ctx, "eve")
+	if err != nil || pcode == "" {
+		t.Fatalf("PhoneCode: got %q, %v, want a code", pcode, err)
+	}
+	if got, err := wechat.Decrypt(s.SessionKey, data, iv, wechatsim.DevAppID); err != nil || !strings.Contains(string(got), wechatsim.PhoneNumberOf("eve").PurePhoneNumber) {
+		t.Errorf("PhoneCode encryptedData: got %s, %v, want eve's number", got, err)
+	}
 	if _, err := (&wechatsim.Remote{BaseURL: srv.URL + "/wechat", AppID: "wxnope"}).Login(ctx, "eve"); err == nil || !strings.Contains(err.Error(), "unknown appid") {
 		t.Errorf("got %v, want an unknown appid error", err)
 	}
