@@ -32,6 +32,9 @@ step "FerretDB (test-only MongoDB-wire server)"
 export YIBI_FERRETDB_BIN="$bin/ferretdb"
 export YIBI_REQUIRE_SERVICES=1
 
+step "npm packages for the JavaScript clients (also used by Go tests that drive Chromium)"
+(cd clients && npm ci --no-audit --no-fund --loglevel=error)
+
 step "yibi binary"
 go build -o "$bin/yibi" ./cmd/yibi
 export YIBI_BIN="$bin/yibi"
@@ -60,4 +63,4 @@ go test -run='^$' -fuzz='^FuzzUserUnmarshal$' -fuzztime=10s ./wxsession
 go test -run='^$' -fuzz='^FuzzWriteList$' -fuzztime=10s ./internal/api
 
 step "JavaScript clients (node --test, Playwright on Chromium)"
-(cd clients && npm ci --no-audit --no-fund --loglevel=error && node --test)
+(cd clients && node --test)
