@@ -25,6 +25,32 @@
 // the few milliseconds between the swap and the DEL the old code still
 // works, and if the client fails between the two (a timeout, a node
 // failover) the old code stays valid until its TTL runs out.
+//
+// # Local cache
+//
+// With a single-node or Sentinel client (*redis.Client), Get serves
+// sessions from a cache in the process, which Redis keeps fresh: the store
+// opens one extra connection in RESP3 with CLIENT TRACKING on in broadcast
+// mode for its prefix (Redis ≥ 6), and Redis pushes on it the name of every
+// key under the prefix that any client changes, deletes, or that expires or
+// is evicted. A goroutine blocks reading that connection and drops each
+// named key from the cache as its push arrives. So a re-login, logout or
+// expiry on any instance is refused on every other one within about a
+// millisecond (measured in the tests); Login and Delete drop what they
+// changed from their own cache before returning.
+//
+// The cache is used only while that connection is up. When it breaks
+// (Redis stopped, CLIENT KILL, a failover; or no PONG within 2 s), the
+// cache is emptied and every Get asks Redis until tracking is on again on
+// a new connection, which starts from an empty cache. A session read from
+// Redis is cached with the key's remaining TTL (PTTL, read in the same
+// round trip), so an entry is never served past its expiry, even before
+// Redis reports it. A read that an invalidation of its key overtook is not
+// cached. Options.CacheEntries bounds the number of entries (a full cache
+// drops an arbitrary entry). Tracking in broadcast mode covers every
+// database number, so any redis_url works. Redis before 6 (no HELLO 3 or
+// CLIENT TRACKING) leaves the store without a cache, as does Cluster, where
+// the keys are spread over nodes.
 package redisstore
 
 import (
