@@ -9,7 +9,6 @@ require (
 	github.com/srwiley/rasterx v0.0.0-20220730225603-2ab79fcdd4ef
 	github.com/yibi/yibi/wechat v0.0.0-00010101000000-000000000000
 	github.com/yibi/yibi/wxsession v0.0.0-00010101000000-000000000000
-	github.com/yibi/yibi/wxsession/cachestore v0.0.0-00010101000000-000000000000
 	github.com/yibi/yibi/wxsession/redisstore v0.0.0-00010101000000-000000000000
 	go.mongodb.org/mongo-driver/v2 v2.10.0
 	golang.org/x/image v0.46.0
@@ -49,6 +48,5 @@ require (
 replace (
 	github.com/yibi/yibi/wechat => ./wechat
 	github.com/yibi/yibi/wxsession => ./wxsession
-	github.com/yibi/yibi/wxsession/cachestore => ./wxsession/cachestore
 	github.com/yibi/yibi/wxsession/redisstore => ./wxsession/redisstore
 )

@@ -15,8 +15,8 @@
 // holds memstore (an in-process Store), storetest (the conformance suite
 // every Store runs) and testenv (starts a real redis-server for tests).
 // Stores with dependencies are modules of their own, so their
-// dependencies reach only their users: redisstore (Redis through go-redis)
-// and cachestore (a short per-process cache in front of a shared Store).
+// dependencies reach only their users: redisstore (Redis through go-redis,
+// with a local cache that Redis keeps fresh by invalidation messages).
 package wxsession
 
 import (

@@ -25,31 +25,31 @@ var ErrInvalid = errors.New("config: invalid")
 // Config is yibi's whole configuration. Zero values are not meaningful; start
 // from Default.
 type Config struct {
-	Port              int           // YIBI_PORT, default 5757; 0 picks a free port
-	RouteBasePath     string        // YIBI_ROUTE_BASE_PATH, default /applet
-	AppID             string        // YIBI_APP_ID; empty with AppSecret = development mode
-	AppSecret         string        // YIBI_APP_SECRET (secret, also YIBI_APP_SECRET_FILE)
-	WeChatAPIURL      string        // YIBI_WECHAT_API_URL, default https://api.weixin.qq.com
-	RedisURL          string        // YIBI_REDIS_URL (secret); empty = memory sessions
-	MongoURI          string        // YIBI_MONGO_URI (secret); empty = SQLite in DataDir
-	MongoDatabase     string        // YIBI_MONGO_DATABASE, default qcloud-applet-session
-	DataDir           string        // YIBI_DATA_DIR, default ./data
-	SessionTTL        time.Duration // YIBI_SESSION_TTL, default 2h
-	LogLevel          string        // YIBI_LOG_LEVEL, default info
-	Dev               bool          // YIBI_DEV forces development mode
-	LoginBurstPerIP   int           // YIBI_LOGIN_BURST_PER_IP, default 20; 0 = no per-IP login limit
-	LoginBurstPerApp  int           // YIBI_LOGIN_BURST_PER_APP, default 200; 0 = no app-wide login limit
-	MaxActionsBytes   int           // largest actions string, 1 MiB
-	MaxPaintsPerUser  int           // paints one user may keep, 1000
-	MaxBodyBytes      int64         // largest request body, 2 MiB
-	ShutdownTimeout   time.Duration // graceful shutdown limit, 10s
-	ReadHeaderTimeout time.Duration // 5s
-	ReadTimeout       time.Duration // 30s
-	IdleTimeout       time.Duration // 120s
-	ExchangeTimeout   time.Duration // WeChat code exchange limit, 5s
-	StoreTimeout      time.Duration // YIBI_STORE_TIMEOUT, default 5s: one paint request's time budget at its store
-	DebugAddr         string        // YIBI_DEBUG_ADDR; host:port of a net/http/pprof listener, empty = none
-	SessionCache      time.Duration // YIBI_SESSION_CACHE; with Redis, how long a process keeps a found session; 0 = off
+	Port                int           // YIBI_PORT, default 5757; 0 picks a free port
+	RouteBasePath       string        // YIBI_ROUTE_BASE_PATH, default /applet
+	AppID               string        // YIBI_APP_ID; empty with AppSecret = development mode
+	AppSecret           string        // YIBI_APP_SECRET (secret, also YIBI_APP_SECRET_FILE)
+	WeChatAPIURL        string        // YIBI_WECHAT_API_URL, default https://api.weixin.qq.com
+	RedisURL            string        // YIBI_REDIS_URL (secret); empty = memory sessions
+	MongoURI            string        // YIBI_MONGO_URI (secret); empty = SQLite in DataDir
+	MongoDatabase       string        // YIBI_MONGO_DATABASE, default qcloud-applet-session
+	DataDir             string        // YIBI_DATA_DIR, default ./data
+	SessionTTL          time.Duration // YIBI_SESSION_TTL, default 2h
+	LogLevel            string        // YIBI_LOG_LEVEL, default info
+	Dev                 bool          // YIBI_DEV forces development mode
+	LoginBurstPerIP     int           // YIBI_LOGIN_BURST_PER_IP, default 20; 0 = no per-IP login limit
+	LoginBurstPerApp    int           // YIBI_LOGIN_BURST_PER_APP, default 200; 0 = no app-wide login limit
+	MaxActionsBytes     int           // largest actions string, 1 MiB
+	MaxPaintsPerUser    int           // paints one user may keep, 1000
+	MaxBodyBytes        int64         // largest request body, 2 MiB
+	ShutdownTimeout     time.Duration // graceful shutdown limit, 10s
+	ReadHeaderTimeout   time.Duration // 5s
+	ReadTimeout         time.Duration // 30s
+	IdleTimeout         time.Duration // 120s
+	ExchangeTimeout     time.Duration // WeChat code exchange limit, 5s
+	StoreTimeout        time.Duration // YIBI_STORE_TIMEOUT, default 5s: one paint request's time budget at its store
+	DebugAddr           string        // YIBI_DEBUG_ADDR; host:port of a net/http/pprof listener, empty = none
+	SessionCacheEntries int           // YIBI_SESSION_CACHE_ENTRIES; with Redis, most sessions a process keeps, kept fresh by Redis; 0 = no cache
 }
 
 // Option describes one setting; the table drives file, environment and flag
@@ -137,9 +137,9 @@ var Options = func() []Option {
 	sd, gd = dur(func(c *Config) *time.Duration { return &c.StoreTimeout })
 	add("store_timeout", "YIBI_STORE_TIMEOUT", "5s",
 		"longest a paint request waits on its store, then 503 store unavailable", false, sd, gd)
-	sd, gd = dur(func(c *Config) *time.Duration { return &c.SessionCache })
-	add("session_cache", "YIBI_SESSION_CACHE", "0s",
-		"with Redis sessions: keep a found session in this process this long (e.g. 1s), so most checks need no Redis round trip; a session revoked through another instance stays usable here that long; 0 = off", false, sd, gd)
+	s, g = num(func(c *Config) *int { return &c.SessionCacheEntries })
+	add("session_cache_entries", "YIBI_SESSION_CACHE_ENTRIES", "65536",
+		"with Redis sessions (single node or Sentinel): most sessions each process keeps, so most checks need no Redis round trip; Redis tells every process at once when one changes (RESP3 client tracking); 0 = no cache", false, s, g)
 	s, g = str(func(c *Config) *string { return &c.DebugAddr })
 	add("debug_addr", "YIBI_DEBUG_ADDR", "",
 		"host:port of a profiling listener (/debug/pprof/); empty = none; keep it off public networks", false, s, g)
@@ -154,7 +154,7 @@ func Default() Config {
 		LogLevel: "info", LoginBurstPerIP: 20, LoginBurstPerApp: 200, MaxActionsBytes: 1 << 20, MaxPaintsPerUser: 1000, MaxBodyBytes: 2 << 20,
 		ShutdownTimeout: 10 * time.Second, ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, ExchangeTimeout: 5 * time.Second,
-		StoreTimeout: 5 * time.Second,
+		StoreTimeout: 5 * time.Second, SessionCacheEntries: 65536,
 	}
 }
 
@@ -260,8 +260,8 @@ func (c Config) Validate() error {
 	if c.SessionTTL <= 0 {
 		bad("session_ttl must be positive")
 	}
-	if c.SessionCache < 0 {
-		bad("session_cache must be 0 (off) or positive")
+	if c.SessionCacheEntries < 0 {
+		bad("session_cache_entries must be 0 (no cache) or positive")
 	}
 	if c.StoreTimeout <= 0 {
 		bad("store_timeout must be positive")

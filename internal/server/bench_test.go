@@ -72,22 +72,25 @@ func BenchmarkList(b *testing.B) {
 	}
 }
 
-func benchList(b *testing.B, cfg config.Config, conc int) {
+// listServer starts the server of cfg (its handler labelled label), logs
+// a user in through the simulator, as the mini program does, and saves
+// paints paints of about 2 KB. It returns the server, the list URL, the
+// session header, the list's answer and the paints' total action bytes.
+func listServer(b *testing.B, cfg config.Config, label string, paints int) (srv *server.Server, list string, session http.Header, answer []byte, actionBytes int) {
+	b.Helper()
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil)) // production logs every request at info
 	srv, err := server.New(cfg, logger)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { srv.Close() })
-	yibi := benchServer(b, "yibi-server", srv.Handler())
+	yibi := benchServer(b, label, srv.Handler())
 	sim := srv.Simulator()
 	if sim == nil {
 		b.Fatal("no simulator: the config is not in development mode")
 	}
 	base := yibi.URL + cfg.RouteBasePath + "/session/paints/"
 
-	// Log in through the simulator, as the mini program does, then save
-	// three paints of about 2 KB.
 	const user = "bench-lister"
 	code, err := sim.Login("", user)
 	if err != nil {
@@ -101,9 +104,8 @@ func benchList(b *testing.B, cfg config.Config, conc int) {
 	if _, _, err := benchDo(http.DefaultClient, "GET", base+"list", login, nil); err != nil {
 		b.Fatal("login: ", err)
 	}
-	session := http.Header{"X-Wx-Code": {code}}
-	actionBytes := 0
-	for i := range 3 {
+	session = http.Header{"X-Wx-Code": {code}}
+	for i := range paints {
 		actions := painttest.Actions(2, 19, uint64(i+1))
 		actionBytes += len(actions)
 		form := url.Values{"id": {fmt.Sprintf("8c3e1f4a-0000-4000-8000-00000000000%d", i)}, "actions": {actions}}
@@ -113,14 +115,18 @@ func benchList(b *testing.B, cfg config.Config, conc int) {
 			b.Fatal("save: ", err)
 		}
 	}
-	_, answer, err := benchDo(http.DefaultClient, "GET", base+"list", session, nil)
+	_, answer, err = benchDo(http.DefaultClient, "GET", base+"list", session, nil)
 	if err != nil {
 		b.Fatal("list: ", err)
 	}
-	if n := bytes.Count(answer, []byte(`"id":`)); n != 3 {
-		b.Fatalf("list: got %d paints, want 3: %s", n, answer)
+	if n := bytes.Count(answer, []byte(`"id":`)); n != paints {
+		b.Fatalf("list: got %d paints, want %d: %s", n, paints, answer)
 	}
+	return srv, base + "list", session, answer, actionBytes
+}
 
+func benchList(b *testing.B, cfg config.Config, conc int) {
+	srv, list, session, answer, actionBytes := listServer(b, cfg, "yibi-server", 3)
 	// The baseline: the same answer from memory, as a static file server
 	// would send it (with its length), no session, no store, no logs.
 	bare := benchServer(b, "bare-server", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -128,40 +134,10 @@ func benchList(b *testing.B, cfg config.Config, conc int) {
 		w.Header().Set("Content-Length", strconv.Itoa(len(answer)))
 		w.Write(answer)
 	}))
-
-	// The client reads answers into reused buffers: its own work is no
-	// part of either server's, and it shares their two cores.
-	bufs := sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 2*len(answer))) }}
-	get := func(u string, h http.Header) func() error {
-		c := benchClient(b, conc)
-		return func() error {
-			req, err := http.NewRequest("GET", u, nil)
-			if err != nil {
-				return err
-			}
-			req.Header = h.Clone()
-			resp, err := c.Do(req)
-			if err != nil {
-				return err
-			}
-			buf := bufs.Get().(*bytes.Buffer)
-			defer bufs.Put(buf)
-			buf.Reset()
-			_, err = buf.ReadFrom(resp.Body)
-			resp.Body.Close()
-			switch {
-			case err != nil:
-				return err
-			case resp.StatusCode != http.StatusOK || !bytes.Equal(buf.Bytes(), answer):
-				return fmt.Errorf("answer changed: got %d %s, want 200 %s", resp.StatusCode, buf, answer)
-			}
-			return nil
-		}
-	}
 	if conc == 0 {
 		// In process: the server's handler alone, no HTTP.
 		h := srv.Handler()
-		req := httptest.NewRequest("GET", base+"list", nil)
+		req := httptest.NewRequest("GET", list, nil)
 		req.Header = session.Clone()
 		b.ReportAllocs()
 		for b.Loop() {
@@ -173,10 +149,76 @@ func benchList(b *testing.B, cfg config.Config, conc int) {
 		}
 		return
 	}
-	testenv.Paired(b, conc, get(bare.URL, nil), get(base+"list", session), testenv.PairNames{
+	testenv.Paired(b, conc, benchGet(b, conc, bare.URL, nil, answer), benchGet(b, conc, list, session, answer), testenv.PairNames{
 		Base: "bare-us", Subject: "yibi-us", RPS: "rps-ratio", BaseLabel: "bare-client", SubjectLabel: "yibi-client"})
 	b.ReportMetric(float64(len(answer)), "answer-bytes")
 	b.ReportMetric(float64(actionBytes)/3, "paint-bytes")
+}
+
+// benchGet returns a call that GETs u with header h over its own
+// keep-alive client of conc connections and checks that the answer is
+// 200 and want, byte for byte. It reads answers into reused buffers: the
+// client's own work is no part of the servers', and it shares their cores.
+func benchGet(b *testing.B, conc int, u string, h http.Header, want []byte) func() error {
+	bufs := sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 2*len(want))) }}
+	c := benchClient(b, conc)
+	return func() error {
+		req, err := http.NewRequest("GET", u, nil)
+		if err != nil {
+			return err
+		}
+		req.Header = h.Clone()
+		resp, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		buf := bufs.Get().(*bytes.Buffer)
+		defer bufs.Put(buf)
+		buf.Reset()
+		_, err = buf.ReadFrom(resp.Body)
+		resp.Body.Close()
+		switch {
+		case err != nil:
+			return err
+		case resp.StatusCode != http.StatusOK || !bytes.Equal(buf.Bytes(), want):
+			return fmt.Errorf("answer changed: got %d %s, want 200 %s", resp.StatusCode, buf, want)
+		}
+		return nil
+	}
+}
+
+// BenchmarkSessions measures what Redis sessions cost against memory
+// sessions: two real servers of `yibi serve` (development mode, SQLite),
+// one with memory sessions and one with Redis sessions, side by side in
+// alternating blocks, answering an authenticated list of 0 or 3 paints.
+// "redis" is the default (the local cache kept fresh by Redis's client
+// tracking), "redis-nocache" asks Redis on every request
+// (session_cache_entries=0). Reported: rps-ratio (Redis's throughput over
+// memory's; the targets are ≥ 0.95 for the empty list and ≥ 0.97 for 3
+// paints), ratio (mean latency, Redis over memory), memory-us, redis-us.
+func BenchmarkSessions(b *testing.B) {
+	for _, paints := range []int{0, 3} {
+		for _, redisKind := range []string{"redis", "redis-nocache"} {
+			for _, conc := range []int{1, 8} {
+				b.Run(fmt.Sprintf("paints=%d/%s/conc=%d", paints, redisKind, conc), func(b *testing.B) {
+					cfg := config.Default()
+					cfg.Port = 0
+					cfg.DataDir = b.TempDir()
+					_, memList, memSession, memAnswer, _ := listServer(b, cfg, "memory-server", paints)
+					cfg.DataDir = b.TempDir()
+					cfg.RedisURL = testenv.StartRedis(b).URL()
+					if redisKind == "redis-nocache" {
+						cfg.SessionCacheEntries = 0
+					}
+					_, redisList, redisSession, redisAnswer, _ := listServer(b, cfg, "redis-server", paints)
+					testenv.Paired(b, conc,
+						benchGet(b, conc, memList, memSession, memAnswer),
+						benchGet(b, conc, redisList, redisSession, redisAnswer),
+						testenv.PairNames{Base: "memory-us", Subject: "redis-us", RPS: "rps-ratio", BaseLabel: "memory-client", SubjectLabel: "redis-client"})
+				})
+			}
+		}
+	}
 }
 
 // benchServer starts an httptest server for h whose goroutines carry the

@@ -549,22 +549,24 @@ func TestRedisOutage(t *testing.T) {
 	}
 }
 
-// TestSessionCache: with session_cache, a session this instance has seen is
-// checked without Redis, here even while Redis is down.
+// TestSessionCache: with Redis, a session this instance has seen is
+// checked from its cache, and never while Redis is down.
 func TestSessionCache(t *testing.T) {
 	r := testenv.StartRedis(t)
 	logger, _ := testLogger(t)
 	cfg := testConfig(t)
-	cfg.RedisURL, cfg.SessionCache = r.URL(), time.Minute
+	cfg.RedisURL, cfg.SessionCacheEntries = r.URL(), 100
 	s := start(t, cfg, logger)
 	c := newClient(t, s.URL(), "/applet", devSim(s.URL()), "session cache")
 	id := newID()
 	wantOK(t, "save", c.saveJSON(id, `[]`))
+	if got := c.list(); len(got) != 1 || got[0].ID != id {
+		t.Errorf("list: got %v, want [%s]", ids(got), id)
+	}
 
 	r.Stop()
-	if got := c.list(); len(got) != 1 || got[0].ID != id {
-		t.Errorf("list with Redis down and the session cached: got %v, want [%s]", ids(got), id)
-	}
+	wantSessionError(t, "list with Redis down and the session cached",
+		timed(t, "list", func() answer { return c.call("GET", "list", "", nil) }), 503, "")
 }
 
 func TestFerretDBOutage(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,7 +18,6 @@ import (
 	"github.com/yibi/yibi/internal/paint"
 	"github.com/yibi/yibi/internal/sqlite"
 	"github.com/yibi/yibi/wxsession"
-	"github.com/yibi/yibi/wxsession/cachestore"
 	"github.com/yibi/yibi/wxsession/memstore"
 	"github.com/yibi/yibi/wxsession/redisstore"
 )
@@ -66,18 +66,17 @@ func openSessions(cfg config.Config, logger *slog.Logger) (*sessionBackend, erro
 	if err := client.Ping(ctx).Err(); err != nil {
 		logger.Warn("session store (Redis) does not answer at start; session requests get 503 until it does", "err", err)
 	}
-	b := &sessionBackend{
-		store: redisstore.New(client, redisstore.Options{}),
-		kind:  "redis",
+	entries, kind := cfg.SessionCacheEntries, "redis, tracked cache of "+strconv.Itoa(cfg.SessionCacheEntries)
+	if _, cluster := client.(*redis.ClusterClient); cluster || entries == 0 {
+		entries, kind = -1, "redis" // redisstore caches on a single node and Sentinel only
+	}
+	rs := redisstore.New(client, redisstore.Options{CacheEntries: entries})
+	return &sessionBackend{
+		store: rs,
+		kind:  kind,
 		ping:  func(ctx context.Context) error { return client.Ping(ctx).Err() },
-		close: client.Close,
-	}
-	if cfg.SessionCache > 0 {
-		c := cachestore.New(b.store, cfg.SessionCache)
-		b.store, b.kind = c, "redis, cached "+cfg.SessionCache.String()
-		b.close = func() error { return errors.Join(c.Close(), client.Close()) }
-	}
-	return b, nil
+		close: func() error { return errors.Join(rs.Close(), client.Close()) },
+	}, nil
 }
 
 // SetRedisLogger sends go-redis's own log lines (connection pool dial

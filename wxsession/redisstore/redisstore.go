@@ -27,13 +27,41 @@
 // the few milliseconds between the swap and the DEL the old code still
 // works, and if the client fails between the two (a timeout, a node
 // failover) the old code stays valid until its TTL runs out.
+//
+// # Local cache
+//
+// With a single-node or Sentinel client (*redis.Client), Get serves
+// sessions from a cache in the process, which Redis keeps fresh: the store
+// opens one extra connection in RESP3 with CLIENT TRACKING on in broadcast
+// mode for its prefix (Redis ≥ 6), and Redis pushes on it the name of every
+// key under the prefix that any client changes, deletes, or that expires or
+// is evicted. A goroutine blocks reading that connection and drops each
+// named key from the cache as its push arrives. So a re-login, logout or
+// expiry on any instance is refused on every other one within about a
+// millisecond (measured in the tests); Login and Delete drop what they
+// changed from their own cache before returning.
+//
+// The cache is used only while that connection is up. When it breaks
+// (Redis stopped, CLIENT KILL, a failover; or no PONG within 2 s), the
+// cache is emptied and every Get asks Redis until tracking is on again on
+// a new connection, which starts from an empty cache. A session read from
+// Redis is cached with the key's remaining TTL (PTTL, read in the same
+// round trip), so an entry is never served past its expiry, even before
+// Redis reports it. A read that an invalidation of its key overtook is not
+// cached. Options.CacheEntries bounds the number of entries (a full cache
+// drops an arbitrary entry). Tracking in broadcast mode covers every
+// database number, so any redis_url works. Redis before 6 (no HELLO 3 or
+// CLIENT TRACKING) leaves the store without a cache, as does Cluster, where
+// the keys are spread over nodes.
 package redisstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -48,6 +76,11 @@ const DefaultPrefix = "weapp-session:"
 type Options struct {
 	// Prefix starts every key; default DefaultPrefix ("weapp-session:").
 	Prefix string
+
+	// CacheEntries bounds the local cache of sessions (see the package
+	// doc); default DefaultCacheEntries. Negative turns the cache off:
+	// every Get asks Redis.
+	CacheEntries int
 }
 
 // Store is a Redis wxsession.Store. Build it with New; it is safe for
@@ -60,37 +93,77 @@ type Store struct {
 	openPrefix string
 	exchPrefix string
 	cluster    bool
+
+	// cache and tracker are nil without a local cache (Cluster, or
+	// CacheEntries < 0).
+	cache   *cache
+	tracker *tracker
 }
 
 var _ wxsession.Store = (*Store)(nil)
 
 // New returns a store using client, which the caller keeps and closes.
+// With a single-node or Sentinel client (*redis.Client) and CacheEntries
+// not negative, it also opens a tracking connection for the local cache;
+// Close closes it.
 func New(client redis.UniversalClient, opts Options) *Store {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
 	_, cluster := client.(*redis.ClusterClient)
-	return &Store{
+	s := &Store{
 		client:     client,
 		codePrefix: opts.Prefix + "code:",
 		openPrefix: opts.Prefix + "openid:",
 		exchPrefix: opts.Prefix + "exchange:",
 		cluster:    cluster,
 	}
+	if c, ok := client.(*redis.Client); ok && opts.CacheEntries >= 0 {
+		if opts.CacheEntries == 0 {
+			opts.CacheEntries = DefaultCacheEntries
+		}
+		s.cache = newCache(opts.CacheEntries)
+		s.tracker = newTracker(c, opts.Prefix, s.cache)
+	}
+	return s
+}
+
+// Close closes the tracking connection and empties the cache; Gets then
+// ask Redis. It does not close the client.
+func (s *Store) Close() error {
+	if s.tracker != nil {
+		s.tracker.close()
+	}
+	return nil
+}
+
+// Tracking reports whether the local cache is in use: the tracking
+// connection is up and Redis is pushing invalidations on it.
+func (s *Store) Tracking() bool { return s.tracker != nil && s.tracker.up.Load() }
+
+// CacheLen counts the sessions cached in this process (for tests and
+// metrics).
+func (s *Store) CacheLen() int {
+	if s.cache == nil {
+		return 0
+	}
+	return s.cache.len()
 }
 
 // loginScript is Login on a single node. KEYS: the new code key, the
 // openId key. ARGV: the session JSON, the TTL in ms, the code, the code
-// key prefix. The old code key is built inside the script, which a
+// key prefix. It returns the code it revoked, or "". The old code key is built inside the script, which a
 // single node allows (Cluster would not: see the package doc).
 var loginScript = redis.NewScript(`
 local old = redis.call('GET', KEYS[2])
 if old and old ~= ARGV[3] then
 	redis.call('DEL', ARGV[4] .. old)
+else
+	old = ''
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
-return 1
+return old
 `)
 
 // unlinkScript deletes KEYS[1] if it holds ARGV[1]: the openId key, when
@@ -107,20 +180,100 @@ func unavailable(op string, err error) error {
 	return fmt.Errorf("redisstore: %s: %w: %w", op, wxsession.ErrStoreUnavailable, err)
 }
 
-// Get implements wxsession.Store.
+// Get implements wxsession.Store: from the local cache when it holds the
+// code, else from Redis.
 func (s *Store) Get(ctx context.Context, code string) (wxsession.Session, bool, error) {
-	v, err := s.client.Get(ctx, s.codePrefix+code).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return wxsession.Session{}, false, nil
-	}
-	if err != nil {
-		return wxsession.Session{}, false, unavailable("get", err)
-	}
+	return cachedGet(ctx, s, s.codePrefix+code, decodeSession, cloneSession)
+}
+
+func decodeSession(v []byte) (wxsession.Session, error) {
 	var sess wxsession.Session
 	if err := json.Unmarshal(v, &sess); err != nil {
-		return wxsession.Session{}, false, fmt.Errorf("redisstore: get: decode session: %w", err)
+		return wxsession.Session{}, fmt.Errorf("redisstore: get: decode session: %w", err)
 	}
-	return sess, true, nil
+	return sess, nil
+}
+
+// cloneSession copies what the cache keeps and callers may change: the
+// map of a user's extra fields.
+func cloneSession(sess wxsession.Session) wxsession.Session {
+	if sess.User.Extra != nil {
+		extra := make(map[string]json.RawMessage, len(sess.User.Extra))
+		for k, v := range sess.User.Extra {
+			extra[k] = bytes.Clone(v)
+		}
+		sess.User.Extra = extra
+	}
+	return sess
+}
+
+// cachedGet reads the value of key, decoded, through the local cache. On
+// a miss it reads the key and its remaining TTL in one round trip and
+// caches the value until then, unless the key was invalidated or the
+// tracking connection lost while it was being read. Callers get clones.
+func cachedGet[V any](ctx context.Context, s *Store, key string, decode func([]byte) (V, error), clone func(V) V) (V, bool, error) {
+	var zero V
+	var t fillTicket
+	if s.cache != nil {
+		if v, ok := s.cache.get(key, time.Now()); ok {
+			return clone(v.(V)), true, nil
+		}
+		t = s.cache.begin(key)
+	}
+	if !t.ok {
+		b, err := s.client.Get(ctx, key).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return zero, false, nil
+		}
+		if err != nil {
+			return zero, false, unavailable("get", err)
+		}
+		v, err := decode(b)
+		return v, err == nil, err
+	}
+	start := time.Now()
+	var get *redis.StringCmd
+	var pttl *redis.DurationCmd
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		get, pttl = p.Get(ctx, key), p.PTTL(ctx, key)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return zero, false, unavailable("get", err)
+	}
+	b, err := get.Bytes()
+	if errors.Is(err, redis.Nil) {
+		return zero, false, nil
+	}
+	if err != nil {
+		return zero, false, unavailable("get", err)
+	}
+	v, err := decode(b)
+	if err != nil {
+		return zero, false, err
+	}
+	// PTTL is -1 for a key without expiry and -2 for one that is gone
+	// (it expired between the two commands): cache neither's value past
+	// what Redis said.
+	switch d := pttl.Val(); {
+	case d > 0:
+		s.cache.fill(key, t, v, start.Add(d))
+	case d == -1:
+		s.cache.fill(key, t, v, time.Unix(0, math.MaxInt64))
+	}
+	return clone(v), true, nil
+}
+
+// forget drops keys this store just changed from the local cache, so that
+// this process reads its own writes at once; the invalidations Redis
+// pushes for them arrive a little later and tell the other processes.
+func (s *Store) forget(keys ...string) {
+	if s.cache == nil {
+		return
+	}
+	for _, k := range keys {
+		s.cache.invalidate(k)
+	}
 }
 
 // Login implements wxsession.Store; see the package doc for its atomicity
@@ -139,9 +292,12 @@ func (s *Store) Login(ctx context.Context, code string, sess wxsession.Session, 
 	}
 	codeKey, openKey := s.codePrefix+code, s.openPrefix+sess.User.OpenID
 	if !s.cluster {
-		if err := loginScript.Run(ctx, s.client, []string{codeKey, openKey}, v, ms, code, s.codePrefix).Err(); err != nil {
+		old, err := loginScript.Run(ctx, s.client, []string{codeKey, openKey}, v, ms, code, s.codePrefix).Text()
+		if err != nil {
+			s.forget(codeKey)
 			return unavailable("login", err)
 		}
+		s.forget(codeKey, s.codePrefix+old)
 		return nil
 	}
 	ttl = time.Duration(ms) * time.Millisecond
@@ -171,7 +327,9 @@ func (s *Store) Delete(ctx context.Context, code string) error {
 	if err != nil {
 		return unavailable("delete", err)
 	}
-	if err := s.client.Del(ctx, codeKey).Err(); err != nil {
+	err = s.client.Del(ctx, codeKey).Err()
+	s.forget(codeKey) // even after an error: the DEL may have happened
+	if err != nil {
 		return unavailable("delete", err)
 	}
 	var sess wxsession.Session

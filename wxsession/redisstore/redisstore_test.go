@@ -25,9 +25,15 @@ func TestConformance(t *testing.T) {
 	r := testenv.StartRedis(t)
 	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{r.Addr}})
 	t.Cleanup(func() { client.Close() })
-	storetest.Run(t, func(t *testing.T) wxsession.Store {
-		return redisstore.New(client, redisstore.Options{Prefix: newPrefix()})
-	})
+	for _, entries := range []int{0, -1} {
+		t.Run(fmt.Sprintf("CacheEntries=%d", entries), func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) wxsession.Store {
+				s := redisstore.New(client, redisstore.Options{Prefix: newPrefix(), CacheEntries: entries})
+				t.Cleanup(func() { s.Close() })
+				return s
+			})
+		})
+	}
 }
 
 func TestConformanceCluster(t *testing.T) {
@@ -53,6 +59,7 @@ func TestKeys(t *testing.T) {
 	t.Cleanup(func() { client.Close() })
 	ctx := context.Background()
 	s := redisstore.New(client, redisstore.Options{})
+	t.Cleanup(func() { s.Close() })
 	sess := wxsession.Session{User: wxsession.User{OpenID: "o-kim"}, SessionKey: "k"}
 	if err := s.Login(ctx, "c1", sess, time.Minute); err != nil {
 		t.Fatal(err)
@@ -93,6 +100,7 @@ func TestServerDown(t *testing.T) {
 	})
 	t.Cleanup(func() { client.Close() })
 	s := redisstore.New(client, redisstore.Options{})
+	t.Cleanup(func() { s.Close() })
 	ctx := context.Background()
 	sess := wxsession.Session{User: wxsession.User{OpenID: "o-lee"}, SessionKey: "k"}
 	if err := s.Login(ctx, "c1", sess, time.Minute); err != nil {
@@ -136,6 +144,7 @@ func TestScriptReloaded(t *testing.T) {
 	t.Cleanup(func() { client.Close() })
 	ctx := context.Background()
 	s := redisstore.New(client, redisstore.Options{})
+	t.Cleanup(func() { s.Close() })
 	sess := wxsession.Session{User: wxsession.User{OpenID: "o-mo"}, SessionKey: "k"}
 	if err := s.Login(ctx, "c1", sess, time.Minute); err != nil {
 		t.Fatal(err)

@@ -16,7 +16,6 @@ import (
 	"github.com/yibi/yibi/wechat"
 	"github.com/yibi/yibi/wechat/wechatsim"
 	"github.com/yibi/yibi/wxsession"
-	"github.com/yibi/yibi/wxsession/cachestore"
 	"github.com/yibi/yibi/wxsession/memstore"
 	"github.com/yibi/yibi/wxsession/redisstore"
 	"github.com/yibi/yibi/wxsession/testenv"
@@ -75,20 +74,29 @@ var benchStores = []struct {
 		b.Cleanup(func() { s.Close() })
 		return s
 	}},
+	// Redis with its local cache kept fresh by client tracking (the default).
 	{"redisstore", func(b *testing.B) wxsession.Store {
-		r := testenv.StartRedis(b)
-		client := redis.NewClient(&redis.Options{Addr: r.Addr})
-		b.Cleanup(func() { client.Close() })
-		return redisstore.New(client, redisstore.Options{})
+		return openRedisStore(b, redisstore.Options{})
 	}},
-	// Redis behind a per-process cache of 1 s (yibi's session_cache).
-	{"redisstore+cache1s", func(b *testing.B) wxsession.Store {
-		r := testenv.StartRedis(b)
-		client := redis.NewClient(&redis.Options{Addr: r.Addr})
-		c := cachestore.New(redisstore.New(client, redisstore.Options{}), time.Second)
-		b.Cleanup(func() { c.Close(); client.Close() })
-		return c
+	// Redis asked on every request.
+	{"redisstore-nocache", func(b *testing.B) wxsession.Store {
+		return openRedisStore(b, redisstore.Options{CacheEntries: -1})
 	}},
+}
+
+// openRedisStore starts a Redis and opens a store on it with opts; with a
+// cache, it waits until tracking is on.
+func openRedisStore(b *testing.B, opts redisstore.Options) *redisstore.Store {
+	r := testenv.StartRedis(b)
+	client := redis.NewClient(&redis.Options{Addr: r.Addr})
+	s := redisstore.New(client, opts)
+	b.Cleanup(func() { s.Close(); client.Close() })
+	for deadline := time.Now().Add(5 * time.Second); opts.CacheEntries >= 0 && !s.Tracking(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatal("redisstore: tracking not on after 5s")
+		}
+	}
+	return s
 }
 
 // BenchmarkMiddleware measures a request with a cached session (X-WX-Code
@@ -293,7 +301,7 @@ func BenchmarkStoreGet(b *testing.B) {
 	r := testenv.StartRedis(b)
 	client := redis.NewClient(&redis.Options{Addr: r.Addr})
 	b.Cleanup(func() { client.Close() })
-	if err := redisstore.New(client, redisstore.Options{}).Login(ctx, benchCode, sess, time.Hour); err != nil {
+	if err := redisstore.New(client, redisstore.Options{CacheEntries: -1}).Login(ctx, benchCode, sess, time.Hour); err != nil {
 		b.Fatal(err)
 	}
 	b.Run("redis-GET-bytes", func(b *testing.B) {

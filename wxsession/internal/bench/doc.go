@@ -1,8 +1,7 @@
 // Package bench holds the benchmarks of the session middleware on every
-// store (memstore, redisstore, redisstore behind cachestore), measured side
+// store (memstore, redisstore with and without its tracked local cache), measured side
 // by side; docs/benchmarks.md reports them.
 //
 // It is a module of its own, never imported, so that comparing the stores
-// does not make the library's modules require one another: wxsession stays
-// free of go-redis, and redisstore free of cachestore.
+// does not pull go-redis into the wxsession module.
 package bench

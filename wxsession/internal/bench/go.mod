@@ -6,7 +6,6 @@ require (
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/yibi/yibi/wechat v0.0.0-00010101000000-000000000000
 	github.com/yibi/yibi/wxsession v0.0.0-00010101000000-000000000000
-	github.com/yibi/yibi/wxsession/cachestore v0.0.0-00010101000000-000000000000
 	github.com/yibi/yibi/wxsession/redisstore v0.0.0-00010101000000-000000000000
 )
 
@@ -21,6 +20,5 @@ require (
 replace (
 	github.com/yibi/yibi/wechat => ../../../wechat
 	github.com/yibi/yibi/wxsession => ../..
-	github.com/yibi/yibi/wxsession/cachestore => ../../cachestore
 	github.com/yibi/yibi/wxsession/redisstore => ../../redisstore
 )
