@@ -167,15 +167,9 @@ func (s *Server) routes() (_ http.Handler, err error) {
 		Logger:           logger,
 		StoreTimeout:     cfg.StoreTimeout,
 	})
-	lim := limit.Config{TrustedProxies: loopback, OnReject: met.OnReject,
-		PerIPBurst: cfg.LoginBurstPerIP, PerAppBurst: cfg.LoginBurstPerApp}
-	if cfg.LoginBurstPerIP == 0 {
-		lim.PerIP = -1
-	}
-	if cfg.LoginBurstPerApp == 0 {
-		lim.PerApp = -1
-	}
-	logins := limit.Logins(lim)
+	logins := limit.Logins(limit.Config{TrustedProxies: loopback, OnReject: met.OnReject,
+		PerIP: limit.DefaultPerIP, PerIPBurst: cfg.LoginBurstPerIP,
+		PerApp: limit.DefaultPerApp, PerAppBurst: cfg.LoginBurstPerApp})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
