@@ -4,7 +4,7 @@
 //	yibi [serve] [flags]     run the server (flags: yibi serve -h)
 //	yibi healthcheck [URL]   GET URL (default http://127.0.0.1:$YIBI_PORT/healthz); exit 0 if 200
 //	yibi loadgen [flags]     drive a server like many mini program users (docs/loadgen.md)
-//	yibi version             print the version
+//	yibi version             print the version (also --version, -v)
 //	yibi help                print this help
 //
 // Exit codes: 0 success, 1 failure, 2 bad usage or configuration.
@@ -56,7 +56,7 @@ const usage = `Usage:
   yibi [serve] [flags]     run the server (flags: yibi serve -h)
   yibi healthcheck [URL]   GET URL (default http://127.0.0.1:$YIBI_PORT/healthz); exit 0 if it answers 200
   yibi loadgen [flags]     drive a server like many mini program users (yibi loadgen -h)
-  yibi version             print the version
+  yibi version             print the version (also --version, -v)
   yibi help                print this help
 
 Settings come from a TOML file (--config or YIBI_CONFIG), YIBI_* environment
@@ -71,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		cmd, args = args[0], args[1:]
 	} else if len(args) > 0 && isHelp(args[0]) {
 		cmd, args = "help", nil
+	} else if len(args) > 0 && isVersion(args[0]) {
+		cmd, args = "version", nil
 	}
 	switch cmd {
 	case "serve":
@@ -99,14 +101,52 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 
 func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
 
+func isVersion(arg string) bool { return arg == "-v" || arg == "-version" || arg == "--version" }
+
+// versionString is the version of this binary: the -X main.version of a
+// release build, else what the Go toolchain stamped into it.
 func versionString() string {
-	if version != "" {
-		return version
+	bi, _ := debug.ReadBuildInfo()
+	return versionFrom(version, bi)
+}
+
+// versionFrom is set when not empty, else the module version and VCS
+// revision of bi: "v1.2.3", "v0.0.0-20261126-abcdef (abcdef123456, modified)",
+// or "devel (abcdef123456)" for a `go run` inside a checkout, which has a
+// revision but no module version.
+func versionFrom(set string, bi *debug.BuildInfo) string {
+	if set != "" {
+		return set
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	if bi == nil {
+		return "devel"
 	}
-	return "devel"
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "devel"
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev == "" {
+		return v
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if strings.Contains(v, rev) && modified != "true" {
+		return v // a pseudo-version already names the revision
+	}
+	if modified == "true" {
+		rev += ", modified"
+	}
+	return v + " (" + rev + ")"
 }
 
 // serve runs the server until ctx ends (SIGINT, SIGTERM).
@@ -198,13 +238,11 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
+// isTerminal reports whether w is a terminal. A character device is not
+// enough: /dev/null is one too, and gets JSON.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && isTTY(f)
 }
 
 // healthcheck GETs the health URL and exits 0 on 200. It is what the

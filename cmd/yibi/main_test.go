@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,6 +42,8 @@ func TestRun(t *testing.T) {
 		{"Help", []string{"help"}, nil, 0, "yibi healthcheck", ""},
 		{"DashHelp", []string{"--help"}, nil, 0, "yibi loadgen", ""},
 		{"Version", []string{"version"}, nil, 0, "yibi ", ""},
+		{"DashDashVersion", []string{"--version"}, nil, 0, "yibi ", ""},
+		{"DashV", []string{"-v"}, nil, 0, "yibi ", ""},
 		{"UnknownCommand", []string{"frobnicate"}, nil, 2, "", `unknown command "frobnicate"`},
 		{"ServeHelp", []string{"serve", "-h"}, nil, 0, "--route-base-path", ""},
 		{"ServeBadFlag", []string{"serve", "--no-such-flag"}, nil, 2, "", "no-such-flag"},
@@ -141,5 +145,61 @@ func TestServe(t *testing.T) {
 	}
 	if strings.Contains(logs, secret) {
 		t.Errorf("log contains the app secret:\n%s", logs)
+	}
+}
+
+func TestVersionFrom(t *testing.T) {
+	const rev = "0123456789abcdef0123456789abcdef01234567"
+	info := func(v string, settings ...string) *debug.BuildInfo {
+		bi := &debug.BuildInfo{Main: debug.Module{Path: "github.com/yibi/yibi", Version: v}}
+		for i := 0; i+1 < len(settings); i += 2 {
+			bi.Settings = append(bi.Settings, debug.BuildSetting{Key: settings[i], Value: settings[i+1]})
+		}
+		return bi
+	}
+	tests := []struct {
+		name string
+		set  string
+		bi   *debug.BuildInfo
+		want string
+	}{
+		{"LdflagsWins", "v9.9.9", info("v1.0.0"), "v9.9.9"},
+		{"NoBuildInfo", "", nil, "devel"},
+		{"ModuleVersion", "", info("v1.2.3"), "v1.2.3"},
+		{"TaggedCheckout", "", info("v1.2.3", "vcs.revision", rev, "vcs.modified", "false"), "v1.2.3 (0123456789ab)"},
+		{"PseudoVersionNamesRevision", "", info("v0.0.0-20261126120000-0123456789ab", "vcs.revision", rev), "v0.0.0-20261126120000-0123456789ab"},
+		{"GoRunInCheckout", "", info("(devel)", "vcs.revision", rev, "vcs.modified", "true"), "devel (0123456789ab, modified)"},
+		{"NoVCS", "", info("(devel)"), "devel"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := versionFrom(tt.set, tt.bi); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestLoggerFormat: text on a terminal, JSON anywhere else, including
+// /dev/null, which is a character device but no terminal.
+func TestLoggerFormat(t *testing.T) {
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devnull.Close()
+	if isTerminal(devnull) {
+		t.Errorf("got /dev/null a terminal, want not")
+	}
+	var buf bytes.Buffer
+	newLogger(&buf, "info").Info("x")
+	if !strings.HasPrefix(buf.String(), "{") {
+		t.Errorf("got %q into a buffer, want JSON", buf.String())
+	}
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		defer tty.Close()
+		if !isTerminal(tty) {
+			t.Errorf("got /dev/tty not a terminal, want one")
+		}
 	}
 }

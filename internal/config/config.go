@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/yibi/yibi/internal/limit"
+	"github.com/yibi/yibi/wxsession/redisstore"
 )
 
 // ErrInvalid wraps every Validate failure.
@@ -26,6 +29,7 @@ var ErrInvalid = errors.New("config: invalid")
 // from Default.
 type Config struct {
 	Port                int           // YIBI_PORT, default 5757; 0 picks a free port
+	Host                string        // YIBI_HOST; empty = 127.0.0.1 in development mode, every interface otherwise
 	RouteBasePath       string        // YIBI_ROUTE_BASE_PATH, default /applet
 	AppID               string        // YIBI_APP_ID; empty with AppSecret = development mode
 	AppSecret           string        // YIBI_APP_SECRET (secret, also YIBI_APP_SECRET_FILE)
@@ -46,6 +50,8 @@ type Config struct {
 	ReadHeaderTimeout   time.Duration // 5s
 	ReadTimeout         time.Duration // 30s
 	IdleTimeout         time.Duration // 120s
+	WriteTimeout        time.Duration // time an answer may take to be written beyond MinWriteRate's share, 10s
+	MinWriteRate        int           // bytes per second a client must read an answer at, 16 KiB/s
 	ExchangeTimeout     time.Duration // WeChat code exchange limit, 5s
 	StoreTimeout        time.Duration // YIBI_STORE_TIMEOUT, default 5s: one paint request's time budget at its store
 	DebugAddr           string        // YIBI_DEBUG_ADDR; host:port of a net/http/pprof listener, empty = none
@@ -53,7 +59,8 @@ type Config struct {
 }
 
 // Option describes one setting; the table drives file, environment and flag
-// loading and docs/config.md.
+// loading and docs/config.md. Default is the value in Default(), shown as
+// the option shows it, so each default is written once.
 type Option struct {
 	Name, Env, Default, Doc string
 	Secret                  bool
@@ -84,42 +91,53 @@ func dur(p func(*Config) *time.Duration) (func(*Config, string) error, func(*Con
 		}
 		*p(c) = d
 		return nil
-	}, func(c *Config) string { return p(c).String() }
+	}, func(c *Config) string { return shortDuration(*p(c)) }
 }
 
-func opt(name, env, def, doc string, secret bool, s func(*Config, string) error, g func(*Config) string) Option {
-	return Option{Name: name, Env: env, Default: def, Doc: doc, Secret: secret, set: s, get: g}
+// shortDuration writes d as a person would: 2h, 90s, 1m30s, not 2h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // Options is the table of every setting a user can change.
 var Options = func() []Option {
 	var o []Option
-	add := func(name, env, def, doc string, secret bool, s func(*Config, string) error, g func(*Config) string) {
-		o = append(o, opt(name, env, def, doc, secret, s, g))
+	def := Default()
+	add := func(name, env, doc string, secret bool, s func(*Config, string) error, g func(*Config) string) {
+		o = append(o, Option{Name: name, Env: env, Default: g(&def), Doc: doc, Secret: secret, set: s, get: g})
 	}
 	s, g := num(func(c *Config) *int { return &c.Port })
-	add("port", "YIBI_PORT", "5757", "TCP port to listen on (0 = any free port)", false, s, g)
+	add("port", "YIBI_PORT", "TCP port to listen on (0 = any free port)", false, s, g)
+	s, g = str(func(c *Config) *string { return &c.Host })
+	add("host", "YIBI_HOST", "address to listen on; empty = 127.0.0.1 in development mode (the simulator lets anyone log in as anyone), every interface otherwise", false, s, g)
 	s, g = str(func(c *Config) *string { return &c.RouteBasePath })
-	add("route_base_path", "YIBI_ROUTE_BASE_PATH", "/applet", "prefix of the paint API", false, s, g)
+	add("route_base_path", "YIBI_ROUTE_BASE_PATH", "prefix of the paint API", false, s, g)
 	s, g = str(func(c *Config) *string { return &c.AppID })
-	add("app_id", "YIBI_APP_ID", "", "WeChat mini program app id; empty with app_secret = development mode", false, s, g)
+	add("app_id", "YIBI_APP_ID", "WeChat mini program app id; empty with app_secret = development mode", false, s, g)
 	s, g = str(func(c *Config) *string { return &c.AppSecret })
-	add("app_secret", "YIBI_APP_SECRET", "", "WeChat app secret (also YIBI_APP_SECRET_FILE)", true, s, g)
+	add("app_secret", "YIBI_APP_SECRET", "WeChat app secret (also YIBI_APP_SECRET_FILE)", true, s, g)
 	s, g = str(func(c *Config) *string { return &c.WeChatAPIURL })
-	add("wechat_api_url", "YIBI_WECHAT_API_URL", "https://api.weixin.qq.com", "base URL of the WeChat API", false, s, g)
+	add("wechat_api_url", "YIBI_WECHAT_API_URL", "base URL of the WeChat API", false, s, g)
 	s, g = str(func(c *Config) *string { return &c.RedisURL })
-	add("redis_url", "YIBI_REDIS_URL", "", "Redis URL for sessions; empty = in memory (also YIBI_REDIS_URL_FILE)", true, s, g)
+	add("redis_url", "YIBI_REDIS_URL", "Redis URL for sessions; empty = in memory (also YIBI_REDIS_URL_FILE)", true, s, g)
 	s, g = str(func(c *Config) *string { return &c.MongoURI })
-	add("mongo_uri", "YIBI_MONGO_URI", "", "MongoDB URI for paints; empty = SQLite in data_dir (also YIBI_MONGO_URI_FILE)", true, s, g)
+	add("mongo_uri", "YIBI_MONGO_URI", "MongoDB URI for paints; empty = SQLite in data_dir (also YIBI_MONGO_URI_FILE)", true, s, g)
 	s, g = str(func(c *Config) *string { return &c.MongoDatabase })
-	add("mongo_database", "YIBI_MONGO_DATABASE", "qcloud-applet-session", "MongoDB database name", false, s, g)
+	add("mongo_database", "YIBI_MONGO_DATABASE", "MongoDB database name", false, s, g)
 	s, g = str(func(c *Config) *string { return &c.DataDir })
-	add("data_dir", "YIBI_DATA_DIR", "./data", "directory for the SQLite database", false, s, g)
+	add("data_dir", "YIBI_DATA_DIR", "directory for the SQLite database", false, s, g)
 	sd, gd := dur(func(c *Config) *time.Duration { return &c.SessionTTL })
-	add("session_ttl", "YIBI_SESSION_TTL", "2h", "session lifetime", false, sd, gd)
+	add("session_ttl", "YIBI_SESSION_TTL", "session lifetime", false, sd, gd)
 	s, g = str(func(c *Config) *string { return &c.LogLevel })
-	add("log_level", "YIBI_LOG_LEVEL", "info", "debug, info, warn or error", false, s, g)
-	add("dev", "YIBI_DEV", "false", "force development mode (simulator at /wechat)", false,
+	add("log_level", "YIBI_LOG_LEVEL", "debug, info, warn or error", false, s, g)
+	add("dev", "YIBI_DEV", "force development mode (simulator at /wechat)", false,
 		func(c *Config, v string) error {
 			b, err := strconv.ParseBool(strings.TrimSpace(v))
 			if err != nil {
@@ -129,37 +147,51 @@ var Options = func() []Option {
 			return nil
 		}, func(c *Config) string { return strconv.FormatBool(c.Dev) })
 	s, g = num(func(c *Config) *int { return &c.LoginBurstPerIP })
-	add("login_burst_per_ip", "YIBI_LOGIN_BURST_PER_IP", "20",
+	add("login_burst_per_ip", "YIBI_LOGIN_BURST_PER_IP",
 		"logins one client IP may make at once, then 1 per second; 0 = no per-IP limit", false, s, g)
 	s, g = num(func(c *Config) *int { return &c.LoginBurstPerApp })
-	add("login_burst_per_app", "YIBI_LOGIN_BURST_PER_APP", "200",
+	add("login_burst_per_app", "YIBI_LOGIN_BURST_PER_APP",
 		"logins the whole app may make at once, then 100 per second; 0 = no app-wide limit", false, s, g)
 	sd, gd = dur(func(c *Config) *time.Duration { return &c.StoreTimeout })
-	add("store_timeout", "YIBI_STORE_TIMEOUT", "5s",
+	add("store_timeout", "YIBI_STORE_TIMEOUT",
 		"longest a paint request waits on its store, then 503 store unavailable", false, sd, gd)
 	s, g = num(func(c *Config) *int { return &c.SessionCacheEntries })
-	add("session_cache_entries", "YIBI_SESSION_CACHE_ENTRIES", "65536",
+	add("session_cache_entries", "YIBI_SESSION_CACHE_ENTRIES",
 		"with Redis sessions (single node or Sentinel): most sessions each process keeps, so most checks need no Redis round trip; Redis tells every process at once when one changes (RESP3 client tracking); 0 = no cache", false, s, g)
 	s, g = str(func(c *Config) *string { return &c.DebugAddr })
-	add("debug_addr", "YIBI_DEBUG_ADDR", "",
+	add("debug_addr", "YIBI_DEBUG_ADDR",
 		"host:port of a profiling listener (/debug/pprof/); empty = none; keep it off public networks", false, s, g)
 	return o
 }()
 
-// Default returns the configuration used when nothing is set.
+// Default returns the configuration used when nothing is set. It is the
+// one place defaults are written: the option table, docs and flag help
+// read them from here.
 func Default() Config {
 	return Config{
 		Port: 5757, RouteBasePath: "/applet", WeChatAPIURL: "https://api.weixin.qq.com",
 		MongoDatabase: "qcloud-applet-session", DataDir: "./data", SessionTTL: 2 * time.Hour,
-		LogLevel: "info", LoginBurstPerIP: 20, LoginBurstPerApp: 200, MaxActionsBytes: 1 << 20, MaxPaintsPerUser: 1000, MaxBodyBytes: 2 << 20,
+		LogLevel:        "info",
+		LoginBurstPerIP: limit.DefaultPerIPBurst, LoginBurstPerApp: limit.DefaultPerAppBurst,
+		MaxActionsBytes: 1 << 20, MaxPaintsPerUser: 1000, MaxBodyBytes: 2 << 20,
 		ShutdownTimeout: 10 * time.Second, ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, ExchangeTimeout: 5 * time.Second,
-		StoreTimeout: 5 * time.Second, SessionCacheEntries: 65536,
+		ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
+		WriteTimeout: 10 * time.Second, MinWriteRate: 16 << 10,
+		ExchangeTimeout: 5 * time.Second, StoreTimeout: 5 * time.Second,
+		SessionCacheEntries: redisstore.DefaultCacheEntries,
 	}
 }
 
-// Listen is the address to listen on, derived from Port.
-func (c Config) Listen() string { return ":" + strconv.Itoa(c.Port) }
+// Listen is the address to listen on: Host and Port, where an empty Host
+// is loopback in development mode, so that the simulator, which lets
+// anyone log in as anyone, is not offered to the network by accident.
+func (c Config) Listen() string {
+	host := c.Host
+	if dev, _ := c.DevMode(); dev && host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(c.Port))
+}
 
 // DevMode reports whether yibi runs with the WeChat simulator, and why.
 func (c Config) DevMode() (bool, string) {
@@ -256,6 +288,9 @@ func (c Config) Validate() error {
 	}
 	if c.LoginBurstPerIP < 0 || c.LoginBurstPerApp < 0 {
 		bad("login_burst_per_ip and login_burst_per_app must be 0 (no limit) or more")
+	}
+	if c.WriteTimeout <= 0 || c.MinWriteRate <= 0 {
+		bad("write timeout and minimum write rate must be positive")
 	}
 	if c.SessionTTL <= 0 {
 		bad("session_ttl must be positive")

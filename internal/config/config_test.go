@@ -102,3 +102,42 @@ func TestDocsListEveryOption(t *testing.T) {
 		}
 	}
 }
+
+func TestListen(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(c *Config)
+		want   string
+	}{
+		{"DevModeIsLoopback", func(c *Config) {}, "127.0.0.1:5757"},
+		{"DevModeHostSet", func(c *Config) { c.Host = "0.0.0.0" }, "0.0.0.0:5757"},
+		{"ProductionEveryInterface", func(c *Config) { c.AppID, c.AppSecret = "wx1", "s" }, ":5757"},
+		{"ForcedDevIsLoopback", func(c *Config) { c.AppID, c.AppSecret, c.Dev = "wx1", "s", true }, "127.0.0.1:5757"},
+		{"IPv6Host", func(c *Config) { c.Host = "::1" }, "[::1]:5757"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			tt.change(&c)
+			if got := c.Listen(); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestOptionDefaultsAreDefault: the table shows Default()'s values, as a
+// person writes them.
+func TestOptionDefaultsAreDefault(t *testing.T) {
+	want := map[string]string{"port": "5757", "session_ttl": "2h", "store_timeout": "5s", "session_cache": "0s",
+		"login_burst_per_ip": "20", "login_burst_per_app": "200", "host": "", "route_base_path": "/applet"}
+	for _, o := range Options {
+		if w, ok := want[o.Name]; ok && o.Default != w {
+			t.Errorf("%s: got default %q, want %q", o.Name, o.Default, w)
+		}
+		c := Default()
+		if err := o.set(&c, o.Default); err != nil || c != Default() {
+			t.Errorf("%s: setting the shown default %q: got %v and a changed config, want Default()", o.Name, o.Default, err)
+		}
+	}
+}

@@ -192,3 +192,37 @@ func TestLogins(t *testing.T) {
 		}
 	})
 }
+
+// TestLoginsZeroBurstIsOff: 0 turns a limit off, and nothing else does.
+func TestLoginsZeroBurstIsOff(t *testing.T) {
+	tests := []struct {
+		name              string
+		ipBurst, appBurst int
+		want429After      int // logins from one IP before the first 429; 0 = never within 50
+	}{
+		{"BothOff", 0, 0, 0},
+		{"IPOnly", 2, 0, 2},
+		{"AppOnly", 0, 3, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &clock{t: time.Unix(1000, 0)}
+			h := Logins(Config{PerIP: DefaultPerIP, PerIPBurst: tt.ipBurst, PerApp: DefaultPerApp, PerAppBurst: tt.appBurst, Now: c.Now})(
+				http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+			got := 0
+			for i := range 50 {
+				r := httptest.NewRequest("GET", "/", nil)
+				r.Header.Set("X-WX-RawData", "%7B%7D")
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code == http.StatusTooManyRequests {
+					got = i
+					break
+				}
+			}
+			if got != tt.want429After {
+				t.Errorf("got the first 429 after %d logins, want %d (0 = none)", got, tt.want429After)
+			}
+		})
+	}
+}

@@ -17,19 +17,39 @@ import (
 // rate limit wants.
 const ReasonRateLimited = "ERR_RATE_LIMITED"
 
-// Config configures Logins. Zero values take the defaults in the comments.
+// The login limits' defaults, named once: yibi's configuration starts from
+// them (config.Default), and nothing else fills them in.
+const (
+	// DefaultPerIP is the interval between logins from one client IP once
+	// its burst is spent (1/s).
+	DefaultPerIP = time.Second
+	// DefaultPerIPBurst is how many logins one IP may make at once.
+	DefaultPerIPBurst = 20
+	// DefaultPerApp is the interval between logins of the whole app once
+	// its burst is spent (100/s; WeChat rate-limits jscode2session too).
+	DefaultPerApp = 10 * time.Millisecond
+	// DefaultPerAppBurst is the app-wide burst.
+	DefaultPerAppBurst = 200
+)
+
+// Config configures Logins. Zero values are not filled in: a zero burst
+// turns that limit off, the one meaning 0 has here.
 type Config struct {
 	// PerIP is the interval between logins from one client IP once its
-	// burst is spent. Default 1s; negative disables the per-IP limit.
+	// burst is spent, e.g. DefaultPerIP; it must be positive when
+	// PerIPBurst is.
 	PerIP time.Duration
-	// PerIPBurst is how many logins one IP may make at once. Default 20.
+	// PerIPBurst is how many logins one IP may make at once, e.g.
+	// DefaultPerIPBurst; 0 = no per-IP limit.
 	PerIPBurst int
-	// PerApp is the interval between logins for the whole app. Default
-	// 10ms (100/s); negative disables the per-app limit.
+	// PerApp is the interval between logins for the whole app, e.g.
+	// DefaultPerApp; it must be positive when PerAppBurst is.
 	PerApp time.Duration
-	// PerAppBurst is the app-wide burst. Default 200.
+	// PerAppBurst is the app-wide burst, e.g. DefaultPerAppBurst; 0 = no
+	// app-wide limit.
 	PerAppBurst int
-	// MaxKeys caps the number of client IPs tracked. Default 10000.
+	// MaxKeys caps the number of client IPs tracked; 0 means 10000 (see
+	// NewLimiter).
 	MaxKeys int
 	// TrustedProxies are the addresses whose X-Forwarded-For / X-Real-IP
 	// headers are believed (nginx on loopback). Empty: headers are ignored
@@ -45,25 +65,17 @@ type Config struct {
 // Logins returns middleware that limits login requests (those carrying
 // X-WX-RawData) per client IP and per app. Other requests pass untouched.
 // A refused login gets HTTP 429, a Retry-After header and the session
-// error envelope with reason ReasonRateLimited.
+// error envelope with reason ReasonRateLimited. A limit whose burst is
+// positive and interval is not panics: that is a programming error.
 func Logins(cfg Config) func(http.Handler) http.Handler {
-	if cfg.PerIP == 0 {
-		cfg.PerIP = time.Second
-	}
-	if cfg.PerIPBurst == 0 {
-		cfg.PerIPBurst = 20
-	}
-	if cfg.PerApp == 0 {
-		cfg.PerApp = 10 * time.Millisecond
-	}
-	if cfg.PerAppBurst == 0 {
-		cfg.PerAppBurst = 200
-	}
 	var ipLim, appLim *Limiter
-	if cfg.PerIP > 0 {
+	if (cfg.PerIPBurst > 0 && cfg.PerIP <= 0) || (cfg.PerAppBurst > 0 && cfg.PerApp <= 0) {
+		panic("limit: a login limit with a burst needs a positive interval")
+	}
+	if cfg.PerIPBurst > 0 {
 		ipLim = NewLimiter(cfg.PerIP, cfg.PerIPBurst, cfg.MaxKeys, cfg.Now)
 	}
-	if cfg.PerApp > 0 {
+	if cfg.PerAppBurst > 0 {
 		appLim = NewLimiter(cfg.PerApp, cfg.PerAppBurst, 1, cfg.Now)
 	}
 	return func(next http.Handler) http.Handler {

@@ -1,6 +1,6 @@
 // Package loadgen is Yibi's load generator: it plays many 一笔到底 mini
 // program users against any server that speaks the v1 contract
-// (docs/protocol), then checks that no acknowledged drawing was lost.
+// (docs/api.md), then checks that no acknowledged drawing was lost.
 //
 // Each simulated user logs in through the WeChat simulator's /sim
 // endpoints (wx.login, wx.getUserInfo) and behaves like the 2016 client
@@ -114,7 +114,18 @@ type Options struct {
 	HTTPClient *http.Client
 }
 
+// fill sets the defaults of the zero fields and checks the result.
 func (o *Options) fill() error {
+	if err := o.fillAddresses(); err != nil {
+		return err
+	}
+	o.fillWorkload()
+	o.fillRandom()
+	return o.check()
+}
+
+// fillAddresses sets the server, paint API and simulator addresses.
+func (o *Options) fillAddresses() error {
 	if o.URL == "" {
 		o.URL = DefaultURL
 	}
@@ -137,6 +148,11 @@ func (o *Options) fill() error {
 		}
 	}
 	o.SimURL = strings.TrimRight(o.SimURL, "/")
+	return nil
+}
+
+// fillWorkload sets how many users do what, for how long.
+func (o *Options) fillWorkload() {
 	if o.Users == 0 {
 		o.Users = DefaultUsers
 	}
@@ -161,6 +177,11 @@ func (o *Options) fill() error {
 	if o.Timeout == 0 {
 		o.Timeout = DefaultTimeout
 	}
+}
+
+// fillRandom picks a user prefix and a seed where none is given, so runs
+// do not share users and each run's choices differ.
+func (o *Options) fillRandom() {
 	if o.UserPrefix == "" {
 		var b [3]byte
 		_, _ = rand.Read(b[:])
@@ -171,6 +192,10 @@ func (o *Options) fill() error {
 		_, _ = rand.Read(b[:])
 		o.Seed = binary.LittleEndian.Uint64(b[:]) | 1
 	}
+}
+
+// check rejects filled options that cannot run.
+func (o *Options) check() error {
 	switch {
 	case o.Users < 0, o.Concurrency < 0, o.Duration < 0, o.Requests < 0, o.Timeout < 0:
 		return fmt.Errorf("%w: users, concurrency, duration, requests and timeout must not be negative", ErrOptions)

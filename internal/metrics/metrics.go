@@ -100,67 +100,35 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// Middleware records each request's route, method, status and latency.
-//
-// The route is the ServeMux pattern (r.Pattern), which the mux sets on the
-// request it is handed while routing. Middleware reads it after next
-// returns. If middleware between this one and the mux replaces the request
-// (r.WithContext, as the session middleware does), wrap the mux itself in
-// CapturePattern so the pattern still reaches Middleware. Unmatched
-// requests count as route "none", which keeps the label set bounded
-// whatever paths are probed.
-func (m *Metrics) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		holder := new(string)
-		r = r.WithContext(context.WithValue(r.Context(), patternKey{}, holder))
-		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		route := *holder
-		if route == "" {
-			route = r.Pattern
-		}
-		if route == "" {
-			route = "none"
-		}
-		m.httpRequests.WithLabelValues(route, r.Method, strconv.Itoa(sw.code)).Inc()
-		m.httpDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
-	})
+// RouteNone is the route label of a request the route table did not match.
+const RouteNone = "none"
+
+// MethodOther is the method label of every method not in knownMethods.
+const MethodOther = "other"
+
+// knownMethods are the methods that get a label of their own; any other
+// method a client makes up is counted as MethodOther.
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
+	http.MethodConnect: true, http.MethodTrace: true,
 }
 
-type patternKey struct{}
-
-// CapturePattern wraps a ServeMux so that the pattern it matched reaches
-// Middleware even when handlers in between replace the request.
-func CapturePattern(mux http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mux.ServeHTTP(w, r)
-		if h, ok := r.Context().Value(patternKey{}).(*string); ok && r.Pattern != "" {
-			*h = r.Pattern
-		}
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	code        int
-	wroteHeader bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wroteHeader {
-		w.code, w.wroteHeader = code, true
+// ObserveRequest records one answered request. Every label comes from a
+// closed set, so that no client can grow the series (and /metrics) by
+// making up methods or paths: method is one of the standard methods or
+// MethodOther; route must be a pattern of the caller's route table, or ""
+// for an unmatched request (RouteNone); code is the status code.
+func (m *Metrics) ObserveRequest(method, route string, code int, d time.Duration) {
+	if !knownMethods[method] {
+		method = MethodOther
 	}
-	w.ResponseWriter.WriteHeader(code)
+	if route == "" {
+		route = RouteNone
+	}
+	m.httpRequests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
+	m.httpDuration.WithLabelValues(route).Observe(d.Seconds())
 }
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	w.wroteHeader = true
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.NewResponseController reach the underlying writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // OnLogin records one login; its signature matches wxsession.Config.OnLogin.
 func (m *Metrics) OnLogin(_ context.Context, result string, d time.Duration) {
@@ -182,18 +150,11 @@ func (m *Metrics) observe(store, op string, start time.Time, err error) {
 	}
 }
 
-// Exchanger is the WeChat code exchange (the same method set as
-// wxsession.Exchanger, declared here so this package does not depend on
-// the middleware's construction).
-type Exchanger interface {
-	Exchange(ctx context.Context, code string) (wechat.Session, error)
-}
-
 // Exchanger returns next, recording its latency and its errors by errcode.
-func (m *Metrics) Exchanger(next Exchanger) Exchanger { return &exchanger{next, m} }
+func (m *Metrics) Exchanger(next wxsession.Exchanger) wxsession.Exchanger { return &exchanger{next, m} }
 
 type exchanger struct {
-	next Exchanger
+	next wxsession.Exchanger
 	m    *Metrics
 }
 

@@ -1,3 +1,8 @@
+// Package server wires yibi: configuration, stores, the session layer, the
+// paint API, the browser app and the WeChat simulator, behind one handler.
+// A request passes track (its record, request id, access log and metrics),
+// recoverPanics, then the route table (routes.go), which answers what it
+// has no route for itself.
 package server
 
 import (
@@ -5,27 +10,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
-	"path"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
+	"syscall"
 	"time"
 
-	"github.com/yibi/yibi/clients"
-	"github.com/yibi/yibi/internal/api"
 	"github.com/yibi/yibi/internal/config"
-	"github.com/yibi/yibi/internal/limit"
-	"github.com/yibi/yibi/internal/metrics"
 	"github.com/yibi/yibi/internal/paint"
-	"github.com/yibi/yibi/internal/web"
-	"github.com/yibi/yibi/wechat"
 	"github.com/yibi/yibi/wechat/wechatsim"
 	"github.com/yibi/yibi/wxsession"
 )
@@ -82,6 +79,7 @@ func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	logger = withRequestIDs(logger)
 	s := &Server{cfg: cfg, log: logger}
 
 	sessions, err := openSessions(cfg, logger)
@@ -106,98 +104,13 @@ func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
-		// No WriteTimeout: a user's list may be large and phones slow;
-		// in production nginx buffers answers, so slow readers hold
-		// nginx, not yibi.
+		// No WriteTimeout: a user's list may be large and phones slow.
+		// Each answer gets a write deadline sized to it instead
+		// (responseWriter), so a client that never reads is cut off.
 		MaxHeaderBytes: maxHeaderBytes,
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	return s, nil
-}
-
-// routes builds the handler tree.
-func (s *Server) routes() (_ http.Handler, err error) {
-	// ServeMux panics on patterns it cannot parse or that collide; a
-	// route base path such as "/a b" or "/{x}" would make one.
-	defer func() {
-		if v := recover(); v != nil {
-			err = fmt.Errorf("server: routes (check route_base_path): %v", v)
-		}
-	}()
-	cfg, logger := s.cfg, s.log
-	met := metrics.New()
-
-	var exchanger wxsession.Exchanger
-	if dev, why := cfg.DevMode(); dev {
-		appID, secret := cfg.AppID, cfg.AppSecret
-		if appID == "" {
-			appID, secret = wechatsim.DevAppID, wechatsim.DevSecret
-		}
-		s.sim = wechatsim.New(wechatsim.Config{Apps: map[string]string{appID: secret}})
-		exchanger = s.sim.Exchanger(appID, secret)
-		logger.Warn("development mode: logins are checked by the built-in WeChat simulator, not by WeChat; do not use in production",
-			"reason", why, "simulator", SimulatorPath+"/", "app_id", appID)
-	} else {
-		exchanger = &wechat.Client{AppID: cfg.AppID, Secret: cfg.AppSecret, BaseURL: cfg.WeChatAPIURL, HTTPClient: wechatHTTPClient()}
-	}
-
-	session, err := wxsession.New(wxsession.Config{
-		// AppID and AppSecret are not used for the exchange (Exchanger
-		// is set) but let the middleware scrub the secret from logs.
-		AppID:           cfg.AppID,
-		AppSecret:       cfg.AppSecret,
-		Exchanger:       met.Exchanger(exchanger),
-		Store:           met.SessionStore(s.sessions.store),
-		TTL:             cfg.SessionTTL,
-		ExchangeTimeout: cfg.ExchangeTimeout,
-		Logger:          logger,
-		OnLogin:         met.OnLogin,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
-	base := strings.TrimSuffix(cfg.RouteBasePath, "/") // "/" means no prefix
-	paints := api.Handler(api.Config{
-		Store:            met.PaintStore(s.paints),
-		BasePath:         base,
-		OpenID:           openIDFromContext,
-		MaxActionsBytes:  cfg.MaxActionsBytes,
-		MaxPaintsPerUser: cfg.MaxPaintsPerUser,
-		MaxBodyBytes:     cfg.MaxBodyBytes,
-		Logger:           logger,
-		StoreTimeout:     cfg.StoreTimeout,
-	})
-	lim := limit.Config{TrustedProxies: loopback, OnReject: met.OnReject,
-		PerIPBurst: cfg.LoginBurstPerIP, PerAppBurst: cfg.LoginBurstPerApp}
-	if cfg.LoginBurstPerIP == 0 {
-		lim.PerIP = -1
-	}
-	if cfg.LoginBurstPerApp == 0 {
-		lim.PerApp = -1
-	}
-	logins := limit.Logins(lim)
-
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", met.Handler())
-	// The session layer guards the paint API only: health checks, metrics
-	// and static files never look at X-WX-* headers.
-	mux.Handle(base+"/session/", logins(session.Handler(noteUser(paints))))
-	if s.sim != nil {
-		mux.Handle(SimulatorPath+"/", http.StripPrefix(SimulatorPath, s.sim))
-	}
-	if err := mountWeb(mux, base); err != nil {
-		return nil, err
-	}
-	return recoverPanics(logger,
-		withUserHolder(
-			logRequests(logger, userFromHolder,
-				met.Middleware(
-					jsonErrors(
-						metrics.CapturePattern(mux)))))), nil
 }
 
 // wechatHTTPClient is the client for api.weixin.qq.com: one host, many
@@ -208,36 +121,6 @@ func wechatHTTPClient() *http.Client {
 	return &http.Client{Transport: t, Timeout: 10 * time.Second}
 }
 
-// mountWeb registers each file of the browser app under its own GET
-// pattern (and its directory's index.html at the directory), rather than a
-// catch-all "/", so that an unknown path is a 404 and a known path with the
-// wrong method a 405.
-func mountWeb(mux *http.ServeMux, base string) error {
-	fsys, err := webFS(clients.Web, base)
-	if err != nil {
-		return fmt.Errorf("server: browser app: %w", err)
-	}
-	h, err := web.Handler(fsys)
-	if err != nil {
-		return fmt.Errorf("server: browser app: %w", err)
-	}
-	return fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		mux.Handle("GET /"+p, h)
-		if path.Base(p) == "index.html" {
-			dir := path.Dir(p)
-			if dir == "." {
-				mux.Handle("GET /{$}", h)
-			} else {
-				mux.Handle("GET /"+dir+"/{$}", h)
-			}
-		}
-		return nil
-	})
-}
-
 // openIDFromContext is the paint API's view of the session user.
 func openIDFromContext(ctx context.Context) (string, bool) {
 	u, ok := wxsession.FromContext(ctx)
@@ -245,35 +128,6 @@ func openIDFromContext(ctx context.Context) (string, bool) {
 		return "", false
 	}
 	return u.OpenID, true
-}
-
-// userHolderKey is the context key of the *string where noteUser leaves
-// the session user's openId for logRequests, which runs outside the session
-// layer and so never sees the request it passes on.
-type userHolderKey struct{}
-
-func withUserHolder(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userHolderKey{}, new(string))))
-	})
-}
-
-func noteUser(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if id, ok := openIDFromContext(r.Context()); ok {
-			if h, ok := r.Context().Value(userHolderKey{}).(*string); ok {
-				*h = id
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-func userFromHolder(r *http.Request) string {
-	if h, ok := r.Context().Value(userHolderKey{}).(*string); ok {
-		return *h
-	}
-	return ""
 }
 
 // readyz answers 200 when both stores answer a ping, else 503, naming
@@ -324,6 +178,9 @@ func (s *Server) Start() error {
 		return errors.New("server: already started")
 	}
 	ln, err := net.Listen("tcp", s.cfg.Listen())
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("server: %w (is another yibi running? pick another port with YIBI_PORT or --port)", err)
+	}
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
@@ -331,16 +188,30 @@ func (s *Server) Start() error {
 	return nil
 }
 
-// URL is the server's base URL on loopback (http://127.0.0.1:PORT), with
-// the real port when the configured one is 0; empty before Start.
-func (s *Server) URL() string {
+// Addr is the address the server listens on, as bound (the real port
+// when the configured one is 0); nil before Start.
+func (s *Server) Addr() net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// URL is a base URL that reaches the server from this machine: the bound
+// address, with loopback for an unspecified one (0.0.0.0, ::); empty
+// before Start.
+func (s *Server) URL() string {
+	a, ok := s.Addr().(*net.TCPAddr)
+	if !ok {
 		return ""
 	}
-	port := s.ln.Addr().(*net.TCPAddr).Port
-	return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	ip := a.IP
+	if ip.IsUnspecified() {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	return "http://" + net.JoinHostPort(ip.String(), strconv.Itoa(a.Port))
 }
 
 // Run serves until ctx ends, then shuts down gracefully (in-flight
@@ -369,7 +240,7 @@ func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(ln) }()
 	dev, _ := s.cfg.DevMode()
-	s.log.Info("yibi listening", "url", s.URL(), "dev", dev,
+	s.log.Info("yibi listening", "addr", ln.Addr().String(), "url", s.URL(), "dev", dev,
 		"sessions", s.sessions.kind, "paints", paintsKind(s.cfg), "route_base_path", s.cfg.RouteBasePath)
 
 	select {
@@ -445,9 +316,12 @@ func openPaints(cfg config.Config, logger *slog.Logger) (paint.Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("server: data dir: %w", err)
 	}
-	st, err := sqliteOpen(sqlitePath(cfg))
+	p := sqlitePath(cfg)
+	st, err := sqliteOpen(p)
 	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+		// SQLite's own message ("unable to open database file (14)")
+		// does not say which file.
+		return nil, fmt.Errorf("server: paint store %s (is data_dir %s writable?): %w", p, cfg.DataDir, err)
 	}
 	return st, nil
 }

@@ -1,0 +1,170 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/yibi/yibi/clients"
+	"github.com/yibi/yibi/internal/api"
+	"github.com/yibi/yibi/internal/limit"
+	"github.com/yibi/yibi/internal/metrics"
+	"github.com/yibi/yibi/internal/web"
+	"github.com/yibi/yibi/wechat"
+	"github.com/yibi/yibi/wechat/wechatsim"
+	"github.com/yibi/yibi/wxsession"
+)
+
+// routes builds the handler tree: the route table behind the middleware
+// every request passes (panics recovered, one record per request, access
+// log, metrics).
+func (s *Server) routes() (_ http.Handler, err error) {
+	// ServeMux panics on patterns it cannot parse or that collide; a
+	// route base path such as "/a b" or "/{x}" would make one.
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("server: routes (check route_base_path): %v", v)
+		}
+	}()
+	met := metrics.New()
+	session, err := s.sessionLayer(met)
+	if err != nil {
+		return nil, err
+	}
+	base := strings.TrimSuffix(s.cfg.RouteBasePath, "/") // "/" means no prefix
+	app, err := web.Routes(clients.Web, base)
+	if err != nil {
+		return nil, fmt.Errorf("server: browser app: %w", err)
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", met.Handler())
+	// The session layer guards the paint API only: health checks, metrics
+	// and static files never look at X-WX-* headers.
+	mux.Handle(base+"/session/", s.loginLimit(met)(session.Handler(noteUser(s.paintAPI(met, base)))))
+	if s.sim != nil {
+		mux.Handle(SimulatorPath+"/", http.StripPrefix(SimulatorPath, s.sim))
+	}
+	for _, rt := range app {
+		mux.Handle("GET "+rt.Pattern, rt.Handler)
+	}
+	lim := writeLimits{grace: s.cfg.WriteTimeout, rate: s.cfg.MinWriteRate}
+	return track(s.log, met, lim, recoverPanics(s.log, routed(mux))), nil
+}
+
+// exchanger is the WeChat code exchange: the built-in simulator in
+// development mode (made here, mounted by routes), else WeChat.
+func (s *Server) exchanger() wxsession.Exchanger {
+	cfg := s.cfg
+	dev, why := cfg.DevMode()
+	if !dev {
+		return &wechat.Client{AppID: cfg.AppID, Secret: cfg.AppSecret, BaseURL: cfg.WeChatAPIURL, HTTPClient: wechatHTTPClient()}
+	}
+	appID, secret := cfg.AppID, cfg.AppSecret
+	if appID == "" {
+		appID, secret = wechatsim.DevAppID, wechatsim.DevSecret
+	}
+	s.sim = wechatsim.New(wechatsim.Config{Apps: map[string]string{appID: secret}})
+	s.log.Warn("development mode: logins are checked by the built-in WeChat simulator, not by WeChat; do not use in production",
+		"reason", why, "simulator", SimulatorPath+"/", "app_id", appID)
+	return s.sim.Exchanger(appID, secret)
+}
+
+// sessionLayer is the wxsession middleware over the configured store and
+// exchange, both measured.
+func (s *Server) sessionLayer(met *metrics.Metrics) (*wxsession.Middleware, error) {
+	cfg := s.cfg
+	m, err := wxsession.New(wxsession.Config{
+		// AppID and AppSecret are not used for the exchange (Exchanger
+		// is set) but let the middleware scrub the secret from logs.
+		AppID:           cfg.AppID,
+		AppSecret:       cfg.AppSecret,
+		Exchanger:       met.Exchanger(s.exchanger()),
+		Store:           met.SessionStore(s.sessions.store),
+		TTL:             cfg.SessionTTL,
+		ExchangeTimeout: cfg.ExchangeTimeout,
+		Logger:          s.log,
+		OnLogin:         met.OnLogin,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	return m, nil
+}
+
+// paintAPI is the paint API over the measured store. Its own route table
+// gets the same fallbacks as the server's, so that an unknown paint path
+// or method is answered in the paint envelope by the router, not by
+// ServeMux's plain text.
+func (s *Server) paintAPI(met *metrics.Metrics, base string) http.Handler {
+	cfg := s.cfg
+	h := api.Handler(api.Config{
+		Store:            met.PaintStore(s.paints),
+		BasePath:         base,
+		OpenID:           openIDFromContext,
+		MaxActionsBytes:  cfg.MaxActionsBytes,
+		MaxPaintsPerUser: cfg.MaxPaintsPerUser,
+		MaxBodyBytes:     cfg.MaxBodyBytes,
+		Logger:           s.log,
+		StoreTimeout:     cfg.StoreTimeout,
+	})
+	if mux, ok := h.(*http.ServeMux); ok {
+		return routed(mux)
+	}
+	return h
+}
+
+// loginLimit is the login rate limit: off where the configured burst is 0.
+func (s *Server) loginLimit(met *metrics.Metrics) func(http.Handler) http.Handler {
+	return limit.Logins(limit.Config{TrustedProxies: loopback, OnReject: met.OnReject,
+		PerIP: limit.DefaultPerIP, PerIPBurst: s.cfg.LoginBurstPerIP,
+		PerApp: limit.DefaultPerApp, PerAppBurst: s.cfg.LoginBurstPerApp})
+}
+
+// probeMethods are the methods tried to find a path's Allow list.
+var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+	http.MethodPatch, http.MethodDelete, http.MethodOptions}
+
+// routed answers, in the paint envelope, the requests mux has no route
+// for, before any handler runs: an unknown path is a 404, a known path
+// with another method a 405 with Allow. It names the matched pattern in
+// the request's record (for the access log and the metrics' route label,
+// a closed set); an inner table's pattern replaces an outer one's.
+func routed(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, pattern := mux.Handler(r)
+		if pattern == "" {
+			unrouted(mux, w, r)
+			return
+		}
+		if rec := requestFrom(r.Context()); rec != nil {
+			rec.route = pattern
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// unrouted answers a request mux has no route for.
+func unrouted(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range probeMethods {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := mux.Handler(probe); p != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		api.Fail(w, http.StatusNotFound, api.ReasonNotFound)
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	api.Fail(w, http.StatusMethodNotAllowed, api.ReasonMethodInvalid)
+}
