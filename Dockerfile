@@ -9,7 +9,6 @@ COPY go.mod go.sum go.work ./
 COPY wechat/go.mod wechat/
 COPY wxsession/go.mod wxsession/
 COPY wxsession/redisstore/go.mod wxsession/redisstore/go.sum wxsession/redisstore/
-COPY wxsession/cachestore/go.mod wxsession/cachestore/go.sum wxsession/cachestore/
 COPY wxsession/internal/bench/go.mod wxsession/internal/bench/go.sum wxsession/internal/bench/
 RUN go mod download
 COPY . .
@@ -20,7 +19,11 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o /out/yibi ./cmd/yibi \
 # and a nonroot user, and nothing else.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/yibi /yibi
+# A container's loopback is its own: listen on its interfaces, also in
+# development mode (which binds 127.0.0.1 elsewhere). Publishing the port
+# is the operator's choice.
 ENV YIBI_DATA_DIR=/data \
+    YIBI_HOST=0.0.0.0 \
     YIBI_PORT=5757
 # The data dir must exist and belong to nonroot (65532) for the SQLite store.
 COPY --from=build --chown=65532:65532 /out/emptydir /data
