@@ -303,12 +303,22 @@ func TestLoginFailures(t *testing.T) {
 		{
 			name:   "UnknownCodeExchangeFailed",
 			setup:  func(e *env, h map[string]string) { h["X-WX-Code"] = "not-a-code" },
-			status: 502, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
+			status: 401, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
 		},
 		{
 			name:   "WeChatBusyExchangeFailed",
 			setup:  func(e *env, h map[string]string) { e.wx.sim.SetFail(-1) },
-			status: 502, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
+			status: 503, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
+		},
+		{
+			name:   "RateLimitedExchangeFailed",
+			setup:  func(e *env, h map[string]string) { e.wx.sim.SetFail(45011) },
+			status: 503, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
+		},
+		{
+			name:   "RiskyUserExchangeFailed",
+			setup:  func(e *env, h map[string]string) { e.wx.sim.SetFail(40226) },
+			status: 401, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
 		},
 		{
 			name:   "WrongSecretExchangeFailed",
@@ -561,7 +571,7 @@ func TestForgedLoginKeepsCode(t *testing.T) {
 		{"OtherInstance", true, 0, http.StatusOK},
 		{"WithinCodeLifetime", false, wxsession.CodeLifetime - time.Second, http.StatusOK},
 		// The kept answer is gone; WeChat refuses the spent code (40163).
-		{"AfterCodeLifetime", false, wxsession.CodeLifetime + time.Second, http.StatusBadGateway},
+		{"AfterCodeLifetime", false, wxsession.CodeLifetime + time.Second, http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

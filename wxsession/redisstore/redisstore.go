@@ -6,6 +6,8 @@
 //	weapp-session:code:<code>      → the session as JSON (user, session key, creation time)
 //	weapp-session:openid:<openId>  → the user's live code
 //	weapp-session:exchange:<code>  → WeChat's answer for the code, as JSON (SaveExchange)
+//	weapp-session:token:<hash>     → a v2 session (see tokens.go)
+//	weapp-session:tokens:{<openId>} → the user's v2 sessions
 //
 // The first two expire with the session's TTL (PX), the third after the
 // code's lifetime. Codes and openIds live in
@@ -59,7 +61,9 @@ type Store struct {
 	codePrefix string
 	openPrefix string
 	exchPrefix string
-	cluster    bool
+	// v2 sessions: see tokens.go.
+	tokenPrefix, tokensPrefix string
+	cluster                   bool
 }
 
 var _ wxsession.Store = (*Store)(nil)
@@ -76,6 +80,9 @@ func New(client redis.UniversalClient, opts Options) *Store {
 		openPrefix: opts.Prefix + "openid:",
 		exchPrefix: opts.Prefix + "exchange:",
 		cluster:    cluster,
+
+		tokenPrefix:  opts.Prefix + "token:",
+		tokensPrefix: opts.Prefix + "tokens:",
 	}
 }
 
