@@ -57,7 +57,7 @@ var (
 	// session_key is no longer WeChat's (SessionKeyChecker said so) or no
 	// longer opens (Config.Secret changed): answer it with 401
 	// ReasonSessionKeyStale.
-	ErrSessionKeyStale = errors.New("wxsession: session_key stale")
+	ErrSessionKeyStale = errors.New("wxsession: session key stale")
 )
 
 // Errors the middleware logs (never returns): why it refused a request.
@@ -68,7 +68,7 @@ var (
 	errBadCode     = errors.New("wxsession: malformed code")
 	errAmbiguous   = errors.New("wxsession: session header sent more than once")
 	errStoreFailed = errors.New("wxsession: store")
-	errKeyStale    = errors.New("wxsession: kept session_key does not open")
+	errKeyStale    = errors.New("wxsession: kept session key does not open")
 )
 
 // EnvelopeKey is the key that marks a JSON answer as the session layer's:

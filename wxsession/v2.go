@@ -91,8 +91,8 @@ type tokenLogin struct {
 // 400 ERR_BAD_REQUEST; a store fault 503. Logging in past
 // Config.MaxSessions evicts the user's oldest session.
 //
-// Mount it without Handler in front (it reads no session); with it is
-// harmless.
+// Mount it outside Handler: it reads no session, and a client logging in
+// again may still send a dead token, which Handler would refuse.
 func (m *Middleware) LoginHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -409,7 +409,7 @@ func (m *Middleware) Decrypt(ctx context.Context, encryptedData, iv string) ([]b
 		return nil, fmt.Errorf("%w: %w", ErrSessionKeyStale, err)
 	}
 	if key == "" {
-		return nil, fmt.Errorf("%w: the session has no session_key", ErrSessionKeyStale)
+		return nil, fmt.Errorf("%w: the session has no session key", ErrSessionKeyStale)
 	}
 	plain, err := m.cfg.Decrypt(key, encryptedData, iv)
 	if err == nil {

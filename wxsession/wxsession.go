@@ -734,7 +734,7 @@ func (m *Middleware) exchangeFailed(ctx context.Context, err error) *refusal {
 	case errors.Is(err, errKeyStale):
 		// The code's kept session_key was sealed under another Secret:
 		// the client must log in with a fresh code.
-		ref.status, ref.message, ref.log = http.StatusUnauthorized, "log in again", "wxsession: kept session_key does not open (Secret changed?)"
+		ref.status, ref.message, ref.log = http.StatusUnauthorized, "log in again", "wxsession: kept session key does not open (Secret changed?)"
 	case ctx.Err() != nil && !errors.Is(err, errExchange):
 		// This client gave up waiting for a shared login; it reads nothing.
 		ref.status, ref.message = http.StatusServiceUnavailable, "login abandoned"

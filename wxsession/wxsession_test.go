@@ -30,6 +30,7 @@ type env struct {
 	wx      *fakeWeChat
 	store   *memstore.Store
 	clock   *clock
+	m       *wxsession.Middleware
 	h       http.Handler
 	logs    *testenv.Buffer
 	results chan string
@@ -60,6 +61,7 @@ func newEnv(t *testing.T, edit func(*wxsession.Config)) *env {
 		ExchangeTimeout: 300 * time.Millisecond,
 		Logger:          slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		OnLogin:         func(_ context.Context, result string, _ time.Duration) { e.results <- result },
+		Now:             e.clock.now,
 		Ignore:          func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/static/") },
 	}
 	if edit != nil {
@@ -69,7 +71,12 @@ func newEnv(t *testing.T, edit func(*wxsession.Config)) *env {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	e.h = m.Handler(echo)
+	// v2 routes as an app mounts them (v2_test.go), the rest echoes.
+	mux := http.NewServeMux()
+	mux.Handle("/session/login", m.LoginHandler())
+	mux.Handle("/session/logout", m.LogoutHandler())
+	mux.Handle("/", m.Handler(echo))
+	e.m, e.h = m, mux
 	t.Cleanup(func() {
 		for _, secret := range []string{e.wx.secret, "session_key", "sessionKey"} {
 			if strings.Contains(e.logs.String(), secret) {
