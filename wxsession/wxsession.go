@@ -10,6 +10,13 @@
 // with the session error envelope (see WriteError) that the 2016 client
 // understands.
 //
+// Protocol v2 (login as a mini program does it today) runs beside v1 on
+// the same stores: LoginHandler exchanges a wx.login code alone for an
+// opaque token, Handler accepts "Authorization: Bearer <token>" on every
+// route, LogoutHandler, Revoke and Lookup end and find sessions, and
+// Decrypt uses a session's session_key, which is sealed at rest under
+// Config.Secret and never leaves the library.
+//
 // The module github.com/yibi/yibi/wxsession depends on the standard
 // library alone (and on github.com/yibi/yibi/wechat, which does too). It
 // holds memstore (an in-process Store), storetest (the conformance suite
