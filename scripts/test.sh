@@ -60,6 +60,7 @@ go test -race -count=1 -timeout 20m "$all"
 step "fuzz (brief)"
 go test -run='^$' -fuzz='^FuzzHeaders$' -fuzztime=20s ./wxsession
 go test -run='^$' -fuzz='^FuzzUserUnmarshal$' -fuzztime=10s ./wxsession
+go test -run='^$' -fuzz='^FuzzBearer$' -fuzztime=10s ./wxsession
 go test -run='^$' -fuzz='^FuzzWriteList$' -fuzztime=10s ./internal/api
 
 step "JavaScript clients (node --test, Playwright on Chromium)"

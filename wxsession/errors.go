@@ -17,6 +17,17 @@ const (
 	ReasonExchangeFailed = "ERR_SESSION_KEY_EXCHANGE_FAILED"
 	// ReasonUntrustedRawData: X-WX-Signature does not match rawData.
 	ReasonUntrustedRawData = "ERR_UNTRUSTED_RAW_DATA"
+	// ReasonBadRequest (v2, 400): a malformed request, such as two
+	// Authorization headers, another scheme than Bearer, or a bearer
+	// token with v1 headers. v1 answers malformed input with no reason.
+	ReasonBadRequest = "ERR_BAD_REQUEST"
+	// ReasonRateLimited (v2, 429): too many requests; the app's rate
+	// limit answers it with WriteError.
+	ReasonRateLimited = "ERR_RATE_LIMITED"
+	// ReasonSessionKeyStale (v2, 401): WeChat no longer accepts the
+	// session's session_key (or it was sealed under another
+	// Config.Secret); the client calls wx.login, logs in and resends.
+	ReasonSessionKeyStale = "ERR_SESSION_KEY_STALE"
 )
 
 // Results passed to Config.OnLogin besides the reasons above. They are
@@ -37,8 +48,16 @@ var (
 	// server is down, a timeout). The middleware answers such errors, and
 	// any other store error, with 503.
 	ErrStoreUnavailable = errors.New("wxsession: session store unavailable")
-	// ErrConfig is wrapped by New for an unusable Config.
+	// ErrConfig is wrapped by New for an unusable Config, and by the
+	// methods that need a Config field that is not set.
 	ErrConfig = errors.New("wxsession: invalid config")
+	// ErrNoSession is returned by Decrypt for a request without a session.
+	ErrNoSession = errors.New("wxsession: no session")
+	// ErrSessionKeyStale is returned by Decrypt when the session's
+	// session_key is no longer WeChat's (SessionKeyChecker said so) or no
+	// longer opens (Config.Secret changed): answer it with 401
+	// ReasonSessionKeyStale.
+	ErrSessionKeyStale = errors.New("wxsession: session key stale")
 )
 
 // Errors the middleware logs (never returns): why it refused a request.
@@ -49,6 +68,7 @@ var (
 	errBadCode     = errors.New("wxsession: malformed code")
 	errAmbiguous   = errors.New("wxsession: session header sent more than once")
 	errStoreFailed = errors.New("wxsession: store")
+	errKeyStale    = errors.New("wxsession: kept session key does not open")
 )
 
 // EnvelopeKey is the key that marks a JSON answer as the session layer's:

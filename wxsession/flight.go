@@ -13,21 +13,21 @@ var errFlightPanic = errors.New("wxsession: shared login panicked")
 // flightGroup runs one function per key at a time and hands its result to
 // every caller that asked for the same key meanwhile: a minimal,
 // standard-library-only singleflight.
-type flightGroup struct {
+type flightGroup[T any] struct {
 	mu sync.Mutex
-	m  map[string]*flight
+	m  map[string]*flight[T]
 }
 
-type flight struct {
+type flight[T any] struct {
 	done chan struct{}
-	res  flightResult
+	res  T
 	err  error
 }
 
 // do runs fn for key unless a call for key is already running, in which
 // case it waits for that call's result, or for ctx to be done. The key is
 // forgotten as soon as fn returns, so a later call runs fn again.
-func (g *flightGroup) do(ctx context.Context, key string, fn func() (flightResult, error)) (flightResult, error) {
+func (g *flightGroup[T]) do(ctx context.Context, key string, fn func() (T, error)) (T, error) {
 	g.mu.Lock()
 	if f, ok := g.m[key]; ok {
 		g.mu.Unlock()
@@ -35,13 +35,14 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func() (flightResul
 		case <-f.done:
 			return f.res, f.err
 		case <-ctx.Done():
-			return flightResult{}, ctx.Err()
+			var zero T
+			return zero, ctx.Err()
 		}
 	}
 	if g.m == nil {
-		g.m = make(map[string]*flight)
+		g.m = make(map[string]*flight[T])
 	}
-	f := &flight{done: make(chan struct{})}
+	f := &flight[T]{done: make(chan struct{})}
 	g.m[key] = f
 	g.mu.Unlock()
 

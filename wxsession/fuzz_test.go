@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/yibi/yibi/wechat"
+	"github.com/yibi/yibi/wechat/wechatsim"
 	"github.com/yibi/yibi/wxsession"
 	"github.com/yibi/yibi/wxsession/memstore"
 )
@@ -88,6 +90,65 @@ func FuzzHeaders(f *testing.F) {
 			}
 		default:
 			t.Fatalf("status: got %d, want 200, 400, 401, 502 or 503", w.Code)
+		}
+	})
+}
+
+// FuzzBearer throws Authorization headers (one or two) at the session
+// layer: every answer is 200 (no session, or the one live token's user),
+// 400 or 401 with the envelope; never a panic, never another user.
+func FuzzBearer(f *testing.F) {
+	store := memstore.New()
+	sim := wechatsim.New(wechatsim.Config{Apps: map[string]string{"wxfuzz": "fuzz-secret"}})
+	m, err := wxsession.New(wxsession.Config{Store: store, Exchanger: sim.Exchanger("wxfuzz", "fuzz-secret"), AppSecret: "fuzz-secret",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		f.Fatal(err)
+	}
+	code, _ := sim.Login("wxfuzz", "fuzzer")
+	w := httptest.NewRecorder()
+	m.LoginHandler().ServeHTTP(w, httptest.NewRequest("POST", "/", strings.NewReader(`{"code":"`+code+`"}`)))
+	var login struct{ Data struct{ Token string } }
+	if err := json.Unmarshal(w.Body.Bytes(), &login); err != nil || login.Data.Token == "" {
+		f.Fatalf("login: %d %s", w.Code, w.Body)
+	}
+	token := login.Data.Token
+	for _, s := range []string{"Bearer " + token, "bearer\t" + token, "Bearer  " + token + " ", "Basic " + token, "Bearer", "Bearer " + token[1:], "", " ", "Bearer " + token + " x"} {
+		f.Add(s, "", false)
+		f.Add(s, "Bearer "+token, true)
+	}
+	h := m.Handler(echo)
+	f.Fuzz(func(t *testing.T, v, second string, two bool) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header["Authorization"] = []string{v}
+		if two {
+			r.Header["Authorization"] = append(r.Header["Authorization"], second)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		body := w.Body.Bytes()
+		switch w.Code {
+		case 200:
+			if string(body) == "anonymous" {
+				if two || strings.Trim(v, " \t") != "" {
+					t.Fatalf("anonymous for %q (two %v), want a refusal", v, two)
+				}
+				return
+			}
+			if two {
+				t.Fatalf("a user for two Authorization headers")
+			}
+			var u map[string]any
+			if err := json.Unmarshal(body, &u); err != nil || u["openId"] != wechatsim.OpenID("wxfuzz", "fuzzer") {
+				t.Fatalf("200 body %s: want the fuzzer", body)
+			}
+		case 400, 401:
+			var env map[string]any
+			if err := json.Unmarshal(body, &env); err != nil || env["F2C224D4-2BCE-4C64-AF9F-A6D872000D1A"] != 1.0 {
+				t.Fatalf("%d body %q: want the envelope", w.Code, body)
+			}
+		default:
+			t.Fatalf("status: got %d, want 200, 400 or 401", w.Code)
 		}
 	})
 }

@@ -7,8 +7,10 @@ import (
 
 // Session is what a store keeps under a login code.
 //
-// SessionKey is WeChat's session_key for this login. It stays on the server:
-// User's JSON never includes it, and it is never logged.
+// SessionKey is WeChat's session_key for this login, sealed by the
+// middleware (see Config.Secret; sessions stored before sealing hold it in
+// clear and still work). It stays on the server: User's JSON never
+// includes it, and it is never logged.
 type Session struct {
 	User       User      `json:"user"`
 	SessionKey string    `json:"sessionKey,omitempty"`
@@ -19,10 +21,17 @@ type Session struct {
 // (jscode2session): the user's ids and the session_key. Stores keep it for
 // the code's own short life (see Store.SaveExchange) because WeChat
 // exchanges a code only once. SessionKey stays on the server, as in Session.
+//
+// The middleware stores SessionKey sealed (see Config.Secret), and
+// SealedToken when the code logged in by v2: that login's token, sealed
+// under a key derived from Config.Secret and the code, so that the same
+// code retried gets the same token while a copy of the store alone cannot
+// recover it.
 type CodeExchange struct {
-	OpenID     string `json:"openId"`
-	UnionID    string `json:"unionId,omitempty"`
-	SessionKey string `json:"sessionKey"`
+	OpenID      string `json:"openId"`
+	UnionID     string `json:"unionId,omitempty"`
+	SessionKey  string `json:"sessionKey"`
+	SealedToken string `json:"sealedToken,omitempty"`
 }
 
 // CodeLifetime is how long WeChat accepts a login code (about five
@@ -47,9 +56,8 @@ type Store interface {
 	Login(ctx context.Context, code string, s Session, ttl time.Duration) error
 
 	// Delete removes code, and the openId mapping if it still points to code.
-	// Deleting a code that does not exist is not an error. The middleware
-	// does not call it yet: logout, its caller, arrives with the v2 login;
-	// stores implement it now so that their conformance covers it.
+	// Deleting a code that does not exist is not an error. Logout of a v1
+	// session calls it.
 	Delete(ctx context.Context, code string) error
 
 	// SaveExchange keeps x, WeChat's answer for code, for ttl

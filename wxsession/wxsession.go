@@ -10,6 +10,13 @@
 // with the session error envelope (see WriteError) that the 2016 client
 // understands.
 //
+// Protocol v2 (login as a mini program does it today) runs beside v1 on
+// the same stores: LoginHandler exchanges a wx.login code alone for an
+// opaque token, Handler accepts "Authorization: Bearer <token>" on every
+// route, LogoutHandler, Revoke and Lookup end and find sessions, and
+// Decrypt uses a session's session_key, which is sealed at rest under
+// Config.Secret and never leaves the library.
+//
 // The module github.com/yibi/yibi/wxsession depends on the standard
 // library alone (and on github.com/yibi/yibi/wechat, which does too). It
 // holds memstore (an in-process Store), storetest (the conformance suite
@@ -21,6 +28,7 @@ package wxsession
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha1"
 	"crypto/subtle"
 	"encoding/hex"
@@ -98,10 +106,72 @@ type Config struct {
 	// level; default slog.Default(). Codes' contents, session_key and the
 	// app secret are never logged.
 	Logger *slog.Logger
-	// OnLogin, when set, is called once per login request with its result
-	// (ResultOK, a Reason*, ResultBadRequest or ResultStoreUnavailable)
-	// and how long it took. It runs on the request's goroutine: keep it fast.
+	// OnLogin, when set, is called once per login request, v1 or v2,
+	// with its result (ResultOK, a Reason*, ResultBadRequest or
+	// ResultStoreUnavailable) and how long it took; LoginVersion(ctx)
+	// tells which protocol it was. It runs on the request's goroutine:
+	// keep it fast.
 	OnLogin func(ctx context.Context, result string, d time.Duration)
+
+	// Secret seals every session_key at rest (v1 and v2 sessions, kept
+	// code exchanges) with AES-256-GCM, and seals a v2 login's token in
+	// its code's exchange record so a retried code gets the same token.
+	// At least MinSecretBytes long; every instance sharing a store must
+	// have the same one. Default: HMAC-SHA256(AppSecret, "wxsession
+	// session_key v1"), so rotating the app secret rotates it too. With
+	// neither Secret nor AppSecret, a random secret of this process is
+	// used (and logged as a warning): sealed keys then do not open in
+	// other processes or after a restart.
+	//
+	// When it changes, sessions stay valid (they identify the user), but
+	// their session_key no longer opens: Decrypt answers
+	// ErrSessionKeyStale and a retried v2 login code gives nothing, so
+	// the client logs in again.
+	Secret []byte
+	// TokenStore keeps v2 sessions; default Store, when it implements
+	// TokenStore (memstore and redisstore do). Without one, the v2
+	// handlers answer 503 and bearer tokens are refused as expired.
+	TokenStore TokenStore
+	// IdleTimeout is how long a v2 session lives unused; each use extends
+	// it (at most once per IdleTimeout/16, so reads stay reads), never
+	// past MaxLifetime. Default DefaultIdleTimeout (7 days).
+	IdleTimeout time.Duration
+	// MaxLifetime is the absolute limit of a v2 session from its login;
+	// default DefaultMaxLifetime (30 days).
+	MaxLifetime time.Duration
+	// MaxSessions is how many live v2 sessions a user may have (phone,
+	// PC WeChat, …); a further login evicts the oldest. Default
+	// DefaultMaxSessions (5).
+	MaxSessions int
+	// Now is the clock of v2 sessions' lifetimes; default time.Now.
+	Now func() time.Time
+	// Profiles, when set, fills the "user" of a v2 login's answer from
+	// the app's profile store.
+	Profiles ProfileSource
+	// Decrypt decrypts a WeChat encryptedData with a session's
+	// session_key, checking the watermark's appid; Middleware.Decrypt
+	// uses it. It is the package wechat's decryption (wechat.Decrypt),
+	// passed in by the app, so that the key never leaves the library.
+	Decrypt func(sessionKey, encryptedData, iv string) ([]byte, error)
+	// SessionKeyChecker, when set, tells after a failed Decrypt whether
+	// WeChat still accepts the session's session_key (checksession), so
+	// that a stale key is answered ErrSessionKeyStale.
+	SessionKeyChecker SessionKeyChecker
+}
+
+// ProfileSource gives the profile a v2 login answers in its "user".
+type ProfileSource interface {
+	// Profile returns the user's nickname and avatar URL, "" for what the
+	// user has not set. An error is logged; the login still succeeds,
+	// with an empty profile.
+	Profile(ctx context.Context, openID string) (nickName, avatarURL string, err error)
+}
+
+// SessionKeyChecker asks WeChat whether a session_key is still valid
+// (GET /wxa/checksession). valid is false when WeChat said no (errcode
+// 87009); err is for WeChat or the network failing.
+type SessionKeyChecker interface {
+	CheckSessionKey(ctx context.Context, openID, sessionKey string) (valid bool, err error)
 }
 
 // Middleware is the session layer. Build it with New; it is safe for
@@ -109,7 +179,10 @@ type Config struct {
 type Middleware struct {
 	cfg     Config
 	log     *slog.Logger
-	flights flightGroup
+	keys    *keyring
+	flights flightGroup[flightResult]
+	// tokenFlights shares one v2 login among the requests of one code.
+	tokenFlights flightGroup[tokenLogin]
 }
 
 // New checks cfg, fills in defaults and returns the middleware.
@@ -143,29 +216,60 @@ func New(cfg Config) (*Middleware, error) {
 		}
 		cfg.Exchanger = &wechat.Client{AppID: cfg.AppID, Secret: cfg.AppSecret, BaseURL: cfg.WeChatURL}
 	}
+	if err := defaultsV2(&cfg); err != nil {
+		return nil, err
+	}
 	m := &Middleware{cfg: cfg, log: cfg.Logger}
 	if m.log == nil {
 		m.log = slog.Default()
 	}
+	secret := cfg.Secret
+	switch {
+	case secret != nil:
+	case cfg.AppSecret != "":
+		secret = defaultSecret(cfg.AppSecret)
+	default:
+		secret = make([]byte, MinSecretBytes)
+		rand.Read(secret)
+		m.log.Warn("wxsession: no Secret and no AppSecret: session keys sealed with a secret of this process only")
+	}
+	m.keys = newKeyring(secret)
 	return m, nil
 }
 
-// userKey is the context key of the request's User.
+// userKey is the context key of the request's session.
 type userKey struct{}
 
+// reqSession is the session of a request, v1 or v2.
+type reqSession struct {
+	user *User
+	// sealedKey is the session's session_key as stored (sealed, or in
+	// clear from before sealing), for Decrypt.
+	sealedKey string
+	// code is the v1 session's X-WX-Code; tokenHash the v2 session's.
+	code, tokenHash string
+}
+
 // FromContext returns the user the session layer attached to a request's
-// context, and whether there is one.
+// context, and whether there is one. It is the same for a v1 session
+// (X-WX-Code) and a v2 one (Authorization: Bearer).
 func FromContext(ctx context.Context) (User, bool) {
-	u, ok := ctx.Value(userKey{}).(*User)
+	s, ok := ctx.Value(userKey{}).(*reqSession)
 	if !ok {
 		return User{}, false
 	}
-	return *u, true
+	return *s.user, true
 }
 
-// withUser returns r with u in its context.
-func withUser(r *http.Request, u *User) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), userKey{}, u))
+// sessionFrom returns the request's session.
+func sessionFrom(ctx context.Context) (*reqSession, bool) {
+	s, ok := ctx.Value(userKey{}).(*reqSession)
+	return s, ok
+}
+
+// withSession returns r with s in its context.
+func withSession(r *http.Request, s *reqSession) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), userKey{}, s))
 }
 
 // Request header names of the protocol, in canonical form.
@@ -213,23 +317,32 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		if _, kind := parseAuthorization(r.Header); kind != bearerNone {
+			sess, ref := m.resumeBearer(r)
+			if ref != nil {
+				m.refuse(w, r, ref)
+				return
+			}
+			next.ServeHTTP(w, withSession(r, sess))
+			return
+		}
 		code, okCode := header(r.Header, headerCode)
 		rawData, okRaw := header(r.Header, headerRawData)
 		if code == "" && okCode {
 			next.ServeHTTP(w, r)
 			return
 		}
-		var u *User
+		var sess *reqSession
 		var ref *refusal
 		switch {
 		case rawData == "" && okRaw:
 			if !okCode {
 				ref = badRequest(errAmbiguous, "X-WX-Code sent more than once")
 			} else {
-				u, ref = m.resume(r, code)
+				sess, ref = m.resume(r, code)
 			}
 		default:
-			u, ref = m.reportLogin(r, func() (*User, *refusal) {
+			sess, ref = reportLogin(m, r, loginV1, func() (*reqSession, *refusal) {
 				if !okCode || !okRaw {
 					return nil, badRequest(errAmbiguous, "X-WX-Code or X-WX-RawData sent more than once")
 				}
@@ -240,7 +353,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			m.refuse(w, r, ref)
 			return
 		}
-		next.ServeHTTP(w, withUser(r, u))
+		next.ServeHTTP(w, withSession(r, sess))
 	})
 }
 
@@ -277,7 +390,7 @@ func validCode(code string) bool {
 }
 
 // resume finds the session of a request with X-WX-Code only.
-func (m *Middleware) resume(r *http.Request, code string) (*User, *refusal) {
+func (m *Middleware) resume(r *http.Request, code string) (*reqSession, *refusal) {
 	if !validCode(code) {
 		return nil, badRequest(errBadCode, "invalid X-WX-Code")
 	}
@@ -286,29 +399,55 @@ func (m *Middleware) resume(r *http.Request, code string) (*User, *refusal) {
 		return nil, storeFailed(err, "get")
 	}
 	if !found {
-		return nil, &refusal{status: http.StatusUnauthorized, reason: ReasonSessionExpired, message: "session expired, log in again"}
+		return nil, expired()
 	}
-	return &s.User, nil
+	return &reqSession{user: &s.User, sealedKey: s.SessionKey, code: code}, nil
 }
 
-// reportLogin runs a login and reports its result and duration to
-// Config.OnLogin: the one place that does.
-func (m *Middleware) reportLogin(r *http.Request, login func() (*User, *refusal)) (*User, *refusal) {
+// reportLogin runs a login of protocol version and reports its result
+// and duration to Config.OnLogin: the one place that does.
+func reportLogin[T any](m *Middleware, r *http.Request, version loginVersion, login func() (T, *refusal)) (T, *refusal) {
 	start := time.Now()
-	u, ref := login()
+	v, ref := login()
 	if m.cfg.OnLogin != nil {
 		result := ResultOK
 		if ref != nil {
 			result = ref.result
 		}
-		m.cfg.OnLogin(r.Context(), result, time.Since(start))
+		m.cfg.OnLogin(context.WithValue(r.Context(), loginVersionKey{}, version), result, time.Since(start))
 	}
-	return u, ref
+	return v, ref
 }
+
+// loginVersionKey is the context key of LoginVersion.
+type loginVersionKey struct{}
+
+// loginVersion is the protocol of a login: LoginV1 or LoginV2.
+type loginVersion string
+
+// Protocol versions LoginVersion reports.
+const (
+	// LoginV1 is a 2016 login (X-WX-Code with X-WX-RawData).
+	LoginV1 = "v1"
+	// LoginV2 is a login at LoginHandler (a wx.login code alone).
+	LoginV2 = "v2"
+)
+
+// LoginVersion tells Config.OnLogin which protocol a login spoke: LoginV1
+// or LoginV2 ("" outside OnLogin).
+func LoginVersion(ctx context.Context) string {
+	v, _ := ctx.Value(loginVersionKey{}).(loginVersion)
+	return string(v)
+}
+
+const (
+	loginV1 loginVersion = LoginV1
+	loginV2 loginVersion = LoginV2
+)
 
 // login runs a request with X-WX-Code and X-WX-RawData: it returns the
 // logged-in user, or why the login is refused.
-func (m *Middleware) login(r *http.Request, code, rawHeader string) (*User, *refusal) {
+func (m *Middleware) login(r *http.Request, code, rawHeader string) (*reqSession, *refusal) {
 	ctx := r.Context()
 	user, rawData, ref := m.parseLogin(code, rawHeader)
 	if ref != nil {
@@ -337,16 +476,17 @@ func (m *Middleware) login(r *http.Request, code, rawHeader string) (*User, *ref
 		return nil, untrusted()
 	}
 	setIDs(&user, res.openID, res.unionID)
+	sealed := m.keys.sealSessionKey(res.openID, res.sessionKey)
 	if res.stored == nil || !sameUser(res.stored, &user) {
 		// This request's rawData differs from what the shared login stored
 		// (or that login's own signature was bad): store ours.
-		s := Session{User: user, SessionKey: res.sessionKey, CreatedAt: time.Now()}
+		s := Session{User: user, SessionKey: sealed, CreatedAt: time.Now()}
 		if err := m.cfg.Store.Login(ctx, code, s, m.cfg.TTL); err != nil {
 			return nil, storeFailed(err, "login")
 		}
 	}
 	m.log.DebugContext(ctx, "wxsession: login", "openid", user.OpenID, "reused", res.reused)
-	return &user, nil
+	return &reqSession{user: &user, sealedKey: sealed, code: code}, nil
 }
 
 // parseLogin checks a login's code and decodes its X-WX-RawData into the
@@ -371,13 +511,13 @@ func (m *Middleware) parseLogin(code, rawHeader string) (User, string, *refusal)
 
 // pseudoLogin is a login under IgnoreSignature: no exchange, no signature,
 // an openId made from the avatar URL.
-func (m *Middleware) pseudoLogin(ctx context.Context, code string, user User) (*User, *refusal) {
+func (m *Middleware) pseudoLogin(ctx context.Context, code string, user User) (*reqSession, *refusal) {
 	sum := sha1.Sum([]byte(user.AvatarURL))
 	setIDs(&user, ("PSEUDO_OPENID_" + hex.EncodeToString(sum[:]))[:28], user.UnionID)
 	if err := m.cfg.Store.Login(ctx, code, Session{User: user, CreatedAt: time.Now()}, m.cfg.TTL); err != nil {
 		return nil, storeFailed(err, "login")
 	}
-	return &user, nil
+	return &reqSession{user: &user, code: code}, nil
 }
 
 // flightResult is what one shared login establishes for a code.
@@ -413,7 +553,8 @@ func (m *Middleware) establish(ctx context.Context, code, rawData string, sig [s
 		return res, nil // the leader fails; a waiter with good data stores its own
 	}
 	setIDs(&user, x.OpenID, x.UnionID)
-	if err := m.cfg.Store.Login(ctx, code, Session{User: user, SessionKey: x.SessionKey, CreatedAt: time.Now()}, m.cfg.TTL); err != nil {
+	s := Session{User: user, SessionKey: m.keys.sealSessionKey(x.OpenID, x.SessionKey), CreatedAt: time.Now()}
+	if err := m.cfg.Store.Login(ctx, code, s, m.cfg.TTL); err != nil {
 		return flightResult{}, fmt.Errorf("%w: login: %w", errStoreFailed, err)
 	}
 	res.stored = &user
@@ -445,15 +586,16 @@ func (m *Middleware) codeExchange(ctx context.Context, code string) (knownExchan
 		return knownExchange{}, false, fmt.Errorf("%w: get: %w", errStoreFailed, err)
 	}
 	if found && s.SessionKey != "" && s.User.OpenID != "" {
-		x := CodeExchange{OpenID: s.User.OpenID, UnionID: s.User.UnionID, SessionKey: s.SessionKey}
+		key, err := m.keys.openSessionKey(s.User.OpenID, s.SessionKey)
+		if err != nil {
+			return knownExchange{}, false, fmt.Errorf("%w: %w", errKeyStale, err)
+		}
+		x := CodeExchange{OpenID: s.User.OpenID, UnionID: s.User.UnionID, SessionKey: key}
 		return knownExchange{CodeExchange: x, stored: &s}, true, nil
 	}
-	x, found, err := m.cfg.Store.GetExchange(ctx, code)
-	if err != nil {
-		return knownExchange{}, false, fmt.Errorf("%w: get exchange: %w", errStoreFailed, err)
-	}
-	if found {
-		return knownExchange{CodeExchange: x}, true, nil
+	x, found, err := m.exchangeOf(ctx, code)
+	if err != nil || found {
+		return knownExchange{CodeExchange: x}, found, err
 	}
 	ws, err := m.cfg.Exchanger.Exchange(ctx, code)
 	if err != nil {
@@ -463,12 +605,37 @@ func (m *Middleware) codeExchange(ctx context.Context, code string) (knownExchan
 		return knownExchange{}, false, fmt.Errorf("%w: answer without openid or session_key", errExchange)
 	}
 	x = CodeExchange{OpenID: ws.OpenID, UnionID: ws.UnionID, SessionKey: ws.SessionKey}
+	if err := m.saveExchange(ctx, code, x); err != nil {
+		return knownExchange{}, false, err
+	}
+	return knownExchange{CodeExchange: x}, false, nil
+}
+
+// exchangeOf returns the exchange kept for code, its session_key opened.
+func (m *Middleware) exchangeOf(ctx context.Context, code string) (CodeExchange, bool, error) {
+	x, found, err := m.cfg.Store.GetExchange(ctx, code)
+	if err != nil {
+		return CodeExchange{}, false, fmt.Errorf("%w: get exchange: %w", errStoreFailed, err)
+	}
+	if !found {
+		return CodeExchange{}, false, nil
+	}
+	if x.SessionKey, err = m.keys.openSessionKey(x.OpenID, x.SessionKey); err != nil {
+		return CodeExchange{}, false, fmt.Errorf("%w: %w", errKeyStale, err)
+	}
+	return x, true, nil
+}
+
+// saveExchange keeps x (session_key in clear, sealed here) for code's
+// lifetime.
+func (m *Middleware) saveExchange(ctx context.Context, code string, x CodeExchange) error {
+	x.SessionKey = m.keys.sealSessionKey(x.OpenID, x.SessionKey)
 	if err := m.cfg.Store.SaveExchange(ctx, code, x, CodeLifetime); err != nil {
 		// The code is spent: without the kept answer a later, genuine
 		// login with it would fail at WeChat, so report the store fault.
-		return knownExchange{}, false, fmt.Errorf("%w: save exchange: %w", errStoreFailed, err)
+		return fmt.Errorf("%w: save exchange: %w", errStoreFailed, err)
 	}
-	return knownExchange{CodeExchange: x}, false, nil
+	return nil
 }
 
 // setIDs sets the server-made ids of u, dropping any client-sent field of
@@ -535,6 +702,19 @@ func badRequest(err error, message string) *refusal {
 		level: slog.LevelDebug, log: "wxsession: bad request", err: err, attrs: []any{"msg", message}}
 }
 
+// expired is a 401 for a session that does not exist (any more).
+func expired() *refusal {
+	return &refusal{status: http.StatusUnauthorized, reason: ReasonSessionExpired, message: "session expired, log in again", result: ReasonSessionExpired}
+}
+
+// badRequestV2 is a 400 of the v2 protocol: with the reason
+// ERR_BAD_REQUEST, which v1 answers do not carry.
+func badRequestV2(err error, message string) *refusal {
+	ref := badRequest(err, message)
+	ref.reason = ReasonBadRequest
+	return ref
+}
+
 // untrusted is a 401 for a signature that does not match rawData.
 func untrusted() *refusal {
 	return &refusal{status: http.StatusUnauthorized, reason: ReasonUntrustedRawData, message: "rawData signature mismatch",
@@ -556,8 +736,12 @@ func (m *Middleware) exchangeFailed(ctx context.Context, err error) *refusal {
 	var we *wechat.Error
 	switch {
 	case errors.As(err, &we):
-		ref.status, ref.message, ref.detail = http.StatusBadGateway, "WeChat refused the login code", fmt.Sprintf("errcode %d", we.Code)
+		ref.status, ref.message, ref.detail = refusedStatus(we.Code), "WeChat refused the login code", fmt.Sprintf("errcode %d", we.Code)
 		ref.log, ref.err, ref.attrs = "wxsession: WeChat refused the code", nil, []any{"errcode", we.Code}
+	case errors.Is(err, errKeyStale):
+		// The code's kept session_key was sealed under another Secret:
+		// the client must log in with a fresh code.
+		ref.status, ref.message, ref.log = http.StatusUnauthorized, "log in again", "wxsession: kept session key does not open (Secret changed?)"
 	case ctx.Err() != nil && !errors.Is(err, errExchange):
 		// This client gave up waiting for a shared login; it reads nothing.
 		ref.status, ref.message = http.StatusServiceUnavailable, "login abandoned"
@@ -570,6 +754,21 @@ func (m *Middleware) exchangeFailed(ctx context.Context, err error) *refusal {
 		ref.status, ref.message, ref.log = http.StatusBadGateway, "WeChat answered unexpectedly", "wxsession: WeChat code exchange failed"
 	}
 	return ref
+}
+
+// refusedStatus is the HTTP status of a WeChat errcode refusing a code
+// (protocol-v2.md "Details", v1 and v2 alike): the client's code is
+// invalid, used or risky → 401, it logs in again with a new one; WeChat
+// busy or rate-limited → 503; anything else (a wrong app id or secret: the
+// server's setup) → 502.
+func refusedStatus(errcode int) int {
+	switch errcode {
+	case wechat.CodeInvalidCode, wechat.CodeCodeUsed, wechat.CodeRiskyUser:
+		return http.StatusUnauthorized
+	case wechat.CodeSystemBusy, wechat.CodeRateLimited:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusBadGateway
 }
 
 // refuse logs ref and answers it with the session envelope.

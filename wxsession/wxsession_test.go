@@ -30,6 +30,7 @@ type env struct {
 	wx      *fakeWeChat
 	store   *memstore.Store
 	clock   *clock
+	m       *wxsession.Middleware
 	h       http.Handler
 	logs    *testenv.Buffer
 	results chan string
@@ -60,6 +61,7 @@ func newEnv(t *testing.T, edit func(*wxsession.Config)) *env {
 		ExchangeTimeout: 300 * time.Millisecond,
 		Logger:          slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		OnLogin:         func(_ context.Context, result string, _ time.Duration) { e.results <- result },
+		Now:             e.clock.now,
 		Ignore:          func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/static/") },
 	}
 	if edit != nil {
@@ -69,7 +71,12 @@ func newEnv(t *testing.T, edit func(*wxsession.Config)) *env {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	e.h = m.Handler(echo)
+	// v2 routes as an app mounts them (v2_test.go), the rest echoes.
+	mux := http.NewServeMux()
+	mux.Handle("/session/login", m.LoginHandler())
+	mux.Handle("/session/logout", m.LogoutHandler())
+	mux.Handle("/", m.Handler(echo))
+	e.m, e.h = m, mux
 	t.Cleanup(func() {
 		for _, secret := range []string{e.wx.secret, "session_key", "sessionKey"} {
 			if strings.Contains(e.logs.String(), secret) {
@@ -303,12 +310,22 @@ func TestLoginFailures(t *testing.T) {
 		{
 			name:   "UnknownCodeExchangeFailed",
 			setup:  func(e *env, h map[string]string) { h["X-WX-Code"] = "not-a-code" },
-			status: 502, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
+			status: 401, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
 		},
 		{
 			name:   "WeChatBusyExchangeFailed",
 			setup:  func(e *env, h map[string]string) { e.wx.sim.SetFail(-1) },
-			status: 502, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
+			status: 503, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
+		},
+		{
+			name:   "RateLimitedExchangeFailed",
+			setup:  func(e *env, h map[string]string) { e.wx.sim.SetFail(45011) },
+			status: 503, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
+		},
+		{
+			name:   "RiskyUserExchangeFailed",
+			setup:  func(e *env, h map[string]string) { e.wx.sim.SetFail(40226) },
+			status: 401, reason: wxsession.ReasonExchangeFailed, result: wxsession.ReasonExchangeFailed,
 		},
 		{
 			name:   "WrongSecretExchangeFailed",
@@ -561,7 +578,7 @@ func TestForgedLoginKeepsCode(t *testing.T) {
 		{"OtherInstance", true, 0, http.StatusOK},
 		{"WithinCodeLifetime", false, wxsession.CodeLifetime - time.Second, http.StatusOK},
 		// The kept answer is gone; WeChat refuses the spent code (40163).
-		{"AfterCodeLifetime", false, wxsession.CodeLifetime + time.Second, http.StatusBadGateway},
+		{"AfterCodeLifetime", false, wxsession.CodeLifetime + time.Second, http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

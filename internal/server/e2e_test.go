@@ -446,7 +446,7 @@ func TestProduction(t *testing.T) {
 		c := newClient(t, s1.URL(), "/applet", p.remote(), "refused")
 		c.login()
 		c.code = "not-a-code-wechat-issued"
-		wantSessionError(t, "unknown code", c.call("GET", "list", "", nil), 502, wxsession.ReasonExchangeFailed)
+		wantSessionError(t, "unknown code", c.call("GET", "list", "", nil), 401, wxsession.ReasonExchangeFailed)
 	})
 
 	t.Run("WeChatUnreachable", func(t *testing.T) {

@@ -303,7 +303,7 @@ func TestLoginRateLimitOff(t *testing.T) {
 	// Far past both default bursts (20 per IP, 200 per app).
 	last := badLogins(t, s.URL(), 250)
 	// The code is unknown to the simulator: refused by WeChat, not by a limit.
-	wantSessionError(t, "login with the limits off", last, http.StatusBadGateway, "ERR_SESSION_KEY_EXCHANGE_FAILED")
+	wantSessionError(t, "login with the limits off", last, http.StatusUnauthorized, "ERR_SESSION_KEY_EXCHANGE_FAILED")
 }
 
 func TestGracefulShutdown(t *testing.T) {

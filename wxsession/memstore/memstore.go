@@ -41,7 +41,10 @@ type Store struct {
 	// exchanges are codes' exchange results (see SaveExchange), apart
 	// from the sessions.
 	exchanges map[string]exchange
-	now       func() time.Time
+	// tokens are v2 sessions by token hash; userTokens each user's.
+	tokens     map[string]wxsession.TokenSession
+	userTokens map[string]map[string]struct{}
+	now        func() time.Time
 
 	interval  time.Duration
 	closeOnce sync.Once
@@ -68,7 +71,10 @@ type exchange struct {
 	expires int64
 }
 
-var _ wxsession.Store = (*Store)(nil)
+var (
+	_ wxsession.Store      = (*Store)(nil)
+	_ wxsession.TokenStore = (*Store)(nil)
+)
 
 // Option configures a Store.
 type Option func(*Store)
@@ -88,8 +94,10 @@ func New(opts ...Option) *Store {
 		codes:   make(map[string]entry),
 		openIDs: make(map[string]string),
 
-		exchanges: make(map[string]exchange),
-		now:       time.Now,
+		exchanges:  make(map[string]exchange),
+		tokens:     make(map[string]wxsession.TokenSession),
+		userTokens: make(map[string]map[string]struct{}),
+		now:        time.Now,
 	}
 	for _, o := range opts {
 		o(s)

@@ -121,3 +121,7 @@ func TestMemory100k(t *testing.T) {
 	}
 	runtime.KeepAlive(s)
 }
+
+func TestTokenConformance(t *testing.T) {
+	storetest.RunTokens(t, func(t *testing.T) storetest.Both { return memstore.New() })
+}

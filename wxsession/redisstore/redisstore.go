@@ -6,6 +6,8 @@
 //	weapp-session:code:<code>      → the session as JSON (user, session key, creation time)
 //	weapp-session:openid:<openId>  → the user's live code
 //	weapp-session:exchange:<code>  → WeChat's answer for the code, as JSON (SaveExchange)
+//	weapp-session:token:<hash>     → a v2 session (see tokens.go)
+//	weapp-session:tokens:{<openId>} → the user's v2 sessions
 //
 // The first two expire with the session's TTL (PX), the third after the
 // code's lifetime. Codes and openIds live in
@@ -94,6 +96,9 @@ type Store struct {
 	exchPrefix string
 	cluster    bool
 
+	// v2 sessions: see tokens.go.
+	tokenPrefix, tokensPrefix string
+
 	// cache and tracker are nil without a local cache (Cluster, or
 	// CacheEntries < 0).
 	cache   *cache
@@ -117,6 +122,9 @@ func New(client redis.UniversalClient, opts Options) *Store {
 		openPrefix: opts.Prefix + "openid:",
 		exchPrefix: opts.Prefix + "exchange:",
 		cluster:    cluster,
+
+		tokenPrefix:  opts.Prefix + "token:",
+		tokensPrefix: opts.Prefix + "tokens:",
 	}
 	if c, ok := client.(*redis.Client); ok && opts.CacheEntries >= 0 {
 		if opts.CacheEntries == 0 {
@@ -207,11 +215,33 @@ func cloneSession(sess wxsession.Session) wxsession.Session {
 	return sess
 }
 
-// cachedGet reads the value of key, decoded, through the local cache. On
-// a miss it reads the key and its remaining TTL in one round trip and
-// caches the value until then, unless the key was invalidated or the
-// tracking connection lost while it was being read. Callers get clones.
+// cachedGet reads the string value of key, decoded, through the local
+// cache (see cachedRead).
 func cachedGet[V any](ctx context.Context, s *Store, key string, decode func([]byte) (V, error), clone func(V) V) (V, bool, error) {
+	return cachedRead(ctx, s, key, func(p redis.Pipeliner) func() (V, bool, error) {
+		get := p.Get(ctx, key)
+		return func() (V, bool, error) {
+			var zero V
+			b, err := get.Bytes()
+			if errors.Is(err, redis.Nil) {
+				return zero, false, nil
+			}
+			if err != nil {
+				return zero, false, unavailable("get", err)
+			}
+			v, err := decode(b)
+			return v, err == nil, err
+		}
+	}, clone)
+}
+
+// cachedRead reads key through the local cache. queue adds the commands
+// that read the key to a pipeline and returns what decodes their answers
+// once it has run (found false: no such key). On a miss the key is read
+// with its remaining TTL in one round trip and the value cached until
+// then, unless the key was invalidated or the tracking connection lost
+// while it was being read. Callers get clones.
+func cachedRead[V any](ctx context.Context, s *Store, key string, queue func(redis.Pipeliner) func() (V, bool, error), clone func(V) V) (V, bool, error) {
 	var zero V
 	var t fillTicket
 	if s.cache != nil {
@@ -220,37 +250,22 @@ func cachedGet[V any](ctx context.Context, s *Store, key string, decode func([]b
 		}
 		t = s.cache.begin(key)
 	}
-	if !t.ok {
-		b, err := s.client.Get(ctx, key).Bytes()
-		if errors.Is(err, redis.Nil) {
-			return zero, false, nil
-		}
-		if err != nil {
-			return zero, false, unavailable("get", err)
-		}
-		v, err := decode(b)
-		return v, err == nil, err
-	}
 	start := time.Now()
-	var get *redis.StringCmd
+	var answer func() (V, bool, error)
 	var pttl *redis.DurationCmd
 	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		get, pttl = p.Get(ctx, key), p.PTTL(ctx, key)
+		answer = queue(p)
+		if t.ok {
+			pttl = p.PTTL(ctx, key)
+		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return zero, false, unavailable("get", err)
 	}
-	b, err := get.Bytes()
-	if errors.Is(err, redis.Nil) {
-		return zero, false, nil
-	}
-	if err != nil {
-		return zero, false, unavailable("get", err)
-	}
-	v, err := decode(b)
-	if err != nil {
-		return zero, false, err
+	v, found, err := answer()
+	if err != nil || !found || !t.ok {
+		return v, found, err
 	}
 	// PTTL is -1 for a key without expiry and -2 for one that is gone
 	// (it expired between the two commands): cache neither's value past

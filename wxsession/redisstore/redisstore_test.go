@@ -36,6 +36,15 @@ func TestConformance(t *testing.T) {
 	}
 }
 
+func TestTokenConformance(t *testing.T) {
+	r := testenv.StartRedis(t)
+	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{r.Addr}})
+	t.Cleanup(func() { client.Close() })
+	storetest.RunTokens(t, func(t *testing.T) storetest.Both {
+		return redisstore.New(client, redisstore.Options{Prefix: newPrefix()})
+	})
+}
+
 func TestConformanceCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short mode: a Redis Cluster takes seconds to form")
@@ -48,6 +57,11 @@ func TestConformanceCluster(t *testing.T) {
 	}
 	storetest.Run(t, func(t *testing.T) wxsession.Store {
 		return redisstore.New(client, redisstore.Options{Prefix: newPrefix()})
+	})
+	t.Run("Tokens", func(t *testing.T) {
+		storetest.RunTokens(t, func(t *testing.T) storetest.Both {
+			return redisstore.New(client, redisstore.Options{Prefix: newPrefix()})
+		})
 	})
 }
 

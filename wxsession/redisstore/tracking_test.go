@@ -13,9 +13,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/yibi/yibi/wxsession/testenv"
 	"github.com/yibi/yibi/wxsession"
 	"github.com/yibi/yibi/wxsession/redisstore"
+	"github.com/yibi/yibi/wxsession/testenv"
 )
 
 // instance is one yibi process's view of a shared Redis: its own client
