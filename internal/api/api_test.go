@@ -111,8 +111,8 @@ func TestAPI(t *testing.T) {
 }
 
 // FuzzWriteList checks the hand-encoded list answer against
-// encoding/json: for any id and actions, writeList writes exactly the
-// bytes OK writes for the same items.
+// encoding/json: for any id and actions, a stream of appendItem writes
+// exactly the bytes OK writes for the same items.
 func FuzzWriteList(f *testing.F) {
 	for _, s := range []string{
 		`[]`, `[{"method":"lineTo","data":[1,2]}]`, `a"b\c`, "<>&", "\u2028\u2029", "\x00\x1f\x7f",
@@ -121,9 +121,15 @@ func FuzzWriteList(f *testing.F) {
 		f.Add("3f2a8c1e-6b7d", s)
 	}
 	f.Fuzz(func(t *testing.T, id, actions string) {
-		ps := []paint.Paint{{ID: id, Actions: actions}, {ID: actions, Actions: id}}
 		got := httptest.NewRecorder()
-		writeList(got, ps)
+		st := newStream(got, httptest.NewRequest("GET", "/", nil))
+		st.text(`{"code":0,"data":[`)
+		st.appendItem(paint.Paint{ID: id, Actions: actions})
+		st.text(",")
+		st.appendItem(paint.Paint{ID: actions, Actions: id})
+		st.text("],\"msg\":\"success\"}\n")
+		st.finish()
+		st.release()
 		want := httptest.NewRecorder()
 		OK(want, []item{{ID: id, Actions: actions}, {ID: actions, Actions: id}})
 		if got.Body.String() != want.Body.String() {

@@ -2,8 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/yibi/yibi/internal/paint"
 	"github.com/yibi/yibi/internal/paint/painttest"
@@ -34,8 +37,8 @@ func TestOpen(t *testing.T) {
 			if err := s.r.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
 				t.Fatal(err)
 			}
-			if v != 1 {
-				t.Errorf("got user_version %d, want 1", v)
+			if v != 2 {
+				t.Errorf("got user_version %d, want 2", v)
 			}
 			var mode string
 			if err := s.r.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
@@ -45,6 +48,44 @@ func TestOpen(t *testing.T) {
 				t.Errorf("got journal_mode %q, want wal", mode)
 			}
 			s.Close()
+		}
+	})
+	t.Run("RevisionsMigration", func(t *testing.T) {
+		// A database of the first schema, with a paint, as yibi left it.
+		path := filepath.Join(t.TempDir(), "yibi.db")
+		db, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, err := migrations.ReadFile("migrations/0001_paints.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{string(first), "PRAGMA user_version = 1",
+			`INSERT INTO paints (open_id, id, actions, created_at, updated_at) VALUES ('alice', 'p1', '["画"]', 1, 1)`} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db.Close()
+		s, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		ctx := context.Background()
+		rev, err := s.Append(ctx, "alice", "p1", 1, "[1]", time.Now(), paint.Limits{})
+		if err != nil || rev != 2 {
+			t.Fatalf("append to the old paint at rev 1: got %d, %v, want 2, nil", rev, err)
+		}
+		// The old paint's size counts: 9 bytes now, so 2 more pass a
+		// quota of 11 and 3 more do not.
+		lim := paint.Limits{UserBytes: 11}
+		if _, err := s.Save(ctx, paint.Paint{OpenID: "alice", ID: "p2", Actions: "[1]"}, lim); !errors.Is(err, paint.ErrQuota) {
+			t.Errorf("got %v, want ErrQuota", err)
+		}
+		if _, err := s.Save(ctx, paint.Paint{OpenID: "alice", ID: "p2", Actions: "[]"}, lim); err != nil {
+			t.Errorf("got %v, want nil", err)
 		}
 	})
 	t.Run("ErrNewerSchema", func(t *testing.T) {
