@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -156,20 +157,7 @@ func TestStoreTimeout(t *testing.T) {
 		StoreTimeout: budget,
 		OpenID:       func(ctx context.Context) (string, bool) { s, ok := ctx.Value(ctxKey{}).(string); return s, ok }})
 
-	other, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	conn, err := other.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
-
+	release := holdWriteLock(t, path)
 	for _, path := range []string{"/applet/session/paints/save", "/applet/session/paints/delete"} {
 		start := time.Now()
 		code, m := do(h, "alice", "POST", path, "application/json", `{"id":"`+id1+`","actions":"[]"}`)
@@ -182,10 +170,38 @@ func TestStoreTimeout(t *testing.T) {
 		}
 	}
 
-	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	if code, m := do(h, "alice", "POST", "/applet/session/paints/save", "application/json", `{"id":"`+id1+`","actions":"[]"}`); code != 200 {
 		t.Errorf("save after the lock is released: got %d %v, want 200", code, m)
 	}
+}
+
+// holdWriteLock takes the write lock of the SQLite file at path on a
+// connection of its own, as a backup or the sqlite3 shell would, until
+// release (or the test's end).
+func holdWriteLock(t *testing.T, path string) (release func()) {
+	t.Helper()
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+				t.Error(err)
+			}
+			conn.Close()
+			other.Close()
+		})
+	}
+	t.Cleanup(release)
+	return release
 }
