@@ -85,7 +85,9 @@ func TestBodyEdges(t *testing.T) {
 		{"NoContentType", save + "Content-Length: 25\r\n", good, false, "415", ReasonContentType},
 		{"TwoTypesInOneHeader", save + "Content-Type: application/json, text/plain\r\nContent-Length: 25\r\n", good, false, "415", ReasonContentType},
 		{"TwoContentTypeHeaders", save + "Content-Type: application/json\r\nContent-Type: application/json\r\nContent-Length: 25\r\n", good, false, "415", ReasonContentType},
-		{"InvalidUTF8InActions", save + "Content-Type: application/json\r\nContent-Length: 26\r\n", "{\"id\":\"a\",\"actions\":\"[\xff]\"}", false, "400", ReasonBodyNotUTF8},
+		// A JSON array once decoded (the bad byte inside a string), so only
+		// the UTF-8 check can refuse it.
+		{"InvalidUTF8InActions", save + "Content-Type: application/json\r\nContent-Length: 30\r\n", "{\"id\":\"a\",\"actions\":\"[\\\"\xff\\\"]\"}", false, "400", ReasonBodyNotUTF8},
 		{"InvalidUTF8InFormActions", save + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 22\r\n", "id=a&actions=%5B%FF%5D", false, "400", "actions is not valid UTF-8"},
 		{"GoodSave", save + "Content-Type: application/json\r\nContent-Length: 25\r\n", good, false, "200", ""},
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,4 +123,37 @@ func BenchmarkStore(b *testing.B) {
 	}
 	defer s.Close()
 	painttest.Bench(b, s)
+}
+
+// TestListNeedsNoSort: both list queries read paints_newest in its order,
+// with no temporary B-tree (a sort of the user's whole list per batch).
+func TestListNeedsNoSort(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "yibi.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for name, q := range map[string]string{"first": listFirstQuery, "after": listAfterQuery} {
+		rows, err := s.r.Query("EXPLAIN QUERY PLAN "+q, "alice", 0, 0, "p", 10)
+		if name == "first" {
+			rows, err = s.r.Query("EXPLAIN QUERY PLAN "+q, "alice", 10)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		got := strings.Join(plan, "; ")
+		if strings.Contains(got, "TEMP B-TREE") || !strings.Contains(got, "paints_newest") {
+			t.Errorf("%s: got plan %q, want paints_newest and no sort", name, got)
+		}
+	}
 }
