@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/yibi/yibi/internal/paint"
@@ -32,6 +34,14 @@ var migrations embed.FS
 type Store struct {
 	w *sql.DB
 	r *sql.DB
+	// Writes go to one committer goroutine, which runs the writes that
+	// arrive together in one transaction (group.go).
+	writes   chan *writeReq
+	stop     chan struct{}
+	stopped  chan struct{}
+	maxGroup int
+	stopOnce sync.Once
+	groups   atomic.Int64 // transactions committed, for tests
 	// The list statements, prepared once on the read pool (database/sql
 	// prepares them again on each reader connection they run on, once):
 	// compiling the SQL on every call took about a third of List's time.
@@ -83,7 +93,8 @@ func Open(path string) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w}
+	s := &Store{w: w, writes: make(chan *writeReq), stop: make(chan struct{}), stopped: make(chan struct{}), maxGroup: MaxGroup}
+	go s.commitLoop()
 	// Migrate before opening readers, so they never see an old schema, and
 	// so the file exists in WAL mode before a reader opens it.
 	if err := s.migrate(context.Background()); err != nil {
@@ -242,10 +253,11 @@ type current struct {
 }
 
 // Save implements paint.Store. The read, the limit checks and the write
-// run in one immediate transaction on the single writer connection, so the
-// limits are exact even under concurrent saves.
+// run in one immediate transaction on the single writer connection (with
+// the writes grouped with it, see group.go), so the limits are exact even
+// under concurrent saves.
 func (s *Store) Save(ctx context.Context, p paint.Paint, lim paint.Limits) (created bool, err error) {
-	err = s.write(ctx, "save", func(tx *sql.Tx) error {
+	err = s.write(ctx, "save", func(ctx context.Context, tx *sql.Tx) error {
 		cur, err := read(ctx, tx, p.OpenID, p.ID, false)
 		if err != nil {
 			return err
@@ -269,7 +281,7 @@ func (s *Store) Save(ctx context.Context, p paint.Paint, lim paint.Limits) (crea
 // one immediate transaction, and the UPDATE is conditional on the
 // revision read, so it holds against any other writer of the file.
 func (s *Store) Append(ctx context.Context, openID, id string, rev int64, actions string, now time.Time, lim paint.Limits) (newRev int64, err error) {
-	err = s.write(ctx, "append", func(tx *sql.Tx) error {
+	err = s.write(ctx, "append", func(ctx context.Context, tx *sql.Tx) error {
 		cur, err := read(ctx, tx, openID, id, true)
 		if err != nil {
 			return err
@@ -308,27 +320,6 @@ func (s *Store) Append(ctx context.Context, openID, id string, rev int64, action
 		return nil
 	})
 	return newRev, err
-}
-
-// write runs fn in an immediate transaction on the writer connection and
-// commits it; the store's own answers (limits, conflicts) pass unwrapped.
-func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return wrap(op, err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		var conflict *paint.ConflictError
-		if errors.As(err, &conflict) || errors.Is(err, paint.ErrLimit) || errors.Is(err, paint.ErrQuota) || errors.Is(err, paint.ErrTooLarge) {
-			return err
-		}
-		return wrap(op, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return wrap(op, err)
-	}
-	return nil
 }
 
 func read(ctx context.Context, tx *sql.Tx, openID, id string, withActions bool) (current, error) {
@@ -377,18 +368,18 @@ func insert(ctx context.Context, tx *sql.Tx, p paint.Paint) error {
 
 // Delete implements paint.Store.
 func (s *Store) Delete(ctx context.Context, openID, id string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM paints WHERE open_id = ? AND id = ?`, openID, id)
-	if err != nil {
-		return wrap("delete", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return wrap("delete", err)
-	}
-	if n == 0 {
-		return paint.ErrNotFound
-	}
-	return nil
+	return s.write(ctx, "delete", func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM paints WHERE open_id = ? AND id = ?`, openID, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return paint.ErrNotFound
+		}
+		return nil
+	})
 }
 
 // Ping implements paint.Store: it runs a query on the read pool.
@@ -407,6 +398,8 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close implements paint.Store. It checkpoints the WAL (SQLite does so when
 // the last connection closes) so the data sits in the main file.
 func (s *Store) Close() error {
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.stopped // the group being written is committed first
 	var errs []error
 	for _, st := range []*sql.Stmt{s.listFirst, s.listAfter} {
 		if st != nil {
