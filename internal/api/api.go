@@ -1,21 +1,28 @@
 // Package api serves the 一笔到底 paint API ({base}/session/paints/list, save,
-// delete) in the 2016 envelope: {"code":0,"msg":"success","data":…} or
+// delete of 2016; get and append of Yibi) in the 2016 envelope: {"code":0,"msg":"success","data":…} or
 // {"code":-1,"msg":"fail","error":{"reason":"…"}}.
 package api
 
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/yibi/yibi/internal/paint"
 )
@@ -24,25 +31,45 @@ import (
 const (
 	ReasonNoUser        = "openId does not exists"
 	ReasonLimit         = "too many paints"
+	ReasonQuota         = "storage quota exceeded"
+	ReasonPaintFull     = "paint is full"
+	ReasonConflict      = "revision conflict"
+	ReasonBadRev        = "rev is invalid"
+	ReasonBadLimit      = "limit is invalid"
+	ReasonBadCursor     = "cursor is invalid"
 	ReasonUnavailable   = "store unavailable"
 	ReasonInternal      = "internal error"
 	ReasonTooLarge      = "request body too large"
 	ReasonBadBody       = "request body could not be read"
+	ReasonBodyNotUTF8   = "request body is not valid UTF-8"
+	ReasonBodyTimeout   = "request body timed out"
 	ReasonContentType   = "content type must be application/json or application/x-www-form-urlencoded"
+	ReasonClientClosed  = "client closed request"
 	ReasonNotFound      = "not found"
 	ReasonMethodInvalid = "method not allowed"
 )
+
+// DefaultMaxUserBytes is the per-user quota when Config.MaxUserBytes is 0:
+// sixteen full 1 MiB drawings, or hundreds of ordinary ones. It bounds
+// what one user can make the server store, and so a list's length.
+const DefaultMaxUserBytes = 16 << 20
+
+// MaxPageLimit is the largest limit a paged list accepts.
+const MaxPageLimit = 100
 
 // Config configures Handler.
 type Config struct {
 	Store            paint.Store
 	BasePath         string                                   // e.g. /applet
 	OpenID           func(ctx context.Context) (string, bool) // the session user's openId
-	MaxActionsBytes  int
-	MaxPaintsPerUser int
-	MaxBodyBytes     int64
-	Logger           *slog.Logger
-	Now              func() time.Time
+	MaxActionsBytes  int                                      // one paint's actions; 0 = paint.DefaultMaxActionsBytes
+	MaxPaintsPerUser int                                      // paints one user may keep; 0 = no bound
+	// MaxUserBytes is the total size of one user's actions: 0 means
+	// DefaultMaxUserBytes, a negative value no quota.
+	MaxUserBytes int64
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+	Now          func() time.Time
 	// StoreTimeout bounds the time one request spends at its store (all
 	// of a save's round trips together); then it answers 503 store
 	// unavailable, before a client gives up on its own. 0 = no bound.
@@ -52,6 +79,7 @@ type Config struct {
 type item struct {
 	ID        string    `json:"id"`
 	Actions   string    `json:"actions"`
+	Rev       int64     `json:"rev,omitzero"`
 	CreatedAt time.Time `json:"createdAt,omitzero"`
 	UpdatedAt time.Time `json:"updatedAt,omitzero"`
 }
@@ -64,16 +92,31 @@ func Handler(cfg Config) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	a := &api{cfg}
+	if cfg.MaxActionsBytes <= 0 {
+		cfg.MaxActionsBytes = paint.DefaultMaxActionsBytes
+	}
+	lim := paint.Limits{Paints: cfg.MaxPaintsPerUser, UserBytes: cfg.MaxUserBytes, ActionsBytes: cfg.MaxActionsBytes}
+	switch {
+	case cfg.MaxUserBytes == 0:
+		lim.UserBytes = DefaultMaxUserBytes
+	case cfg.MaxUserBytes < 0:
+		lim.UserBytes = 0
+	}
+	a := &api{cfg: cfg, lim: lim}
 	mux := http.NewServeMux()
 	p := cfg.BasePath + "/session/paints/"
 	mux.HandleFunc("GET "+p+"list", a.list)
+	mux.HandleFunc("GET "+p+"get", a.get)
 	mux.HandleFunc("POST "+p+"save", a.save)
+	mux.HandleFunc("POST "+p+"append", a.append)
 	mux.HandleFunc("POST "+p+"delete", a.del)
 	return mux
 }
 
-type api struct{ cfg Config }
+type api struct {
+	cfg Config
+	lim paint.Limits
+}
 
 // storeCtx is the context of a request's store calls: the request's,
 // bounded by StoreTimeout.
@@ -84,8 +127,13 @@ func (a *api) storeCtx(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.Context(), a.cfg.StoreTimeout)
 }
 
-var errNoUser = errors.New("api: no session user")
-var errContentType = errors.New("api: unsupported content type")
+var (
+	errNoUser      = errors.New("api: no session user")
+	errContentType = errors.New("api: unsupported content type")
+	errBody        = errors.New("api: request body could not be read")
+	errBodyTimeout = errors.New("api: request body timed out")
+	errBodyUTF8    = errors.New("api: request body is not valid UTF-8")
+)
 
 func (a *api) user(r *http.Request) (string, error) {
 	if a.cfg.OpenID == nil {
@@ -98,35 +146,74 @@ func (a *api) user(r *http.Request) (string, error) {
 	return id, nil
 }
 
+// list streams the caller's paints (stream.go): the answer never sits
+// whole in memory. Without limit and cursor it is the v1 answer, byte for
+// byte; with them, a page and the cursor of the next one.
 func (a *api) list(w http.ResponseWriter, r *http.Request) {
 	uid, err := a.user(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	ctx, cancel := a.storeCtx(r)
-	ps, err := a.cfg.Store.List(ctx, uid)
-	cancel()
+	q := r.URL.Query()
+	page, paged, err := parsePage(q)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	// v1 list items are exactly {id, actions}; the times are an opt-in
-	// addition (?timestamps=1), so that no v1 answer changes.
+	// v1 list items are exactly {id, actions}; the times and the revision
+	// are an opt-in addition (?timestamps=1), so that no v1 answer changes.
 	stamps := wantTimestamps(r)
-	if !stamps {
-		writeList(w, ps)
+	want := page.Limit
+	if paged {
+		page.Limit++ // one more tells whether there is a next page
+	}
+	ctx, cancel := a.storeCtx(r)
+	defer cancel()
+	st := newStream(w, r)
+	defer st.release()
+	st.text(`{"code":0,"data":[`)
+	n := 0
+	var last paint.Paint
+	err = a.cfg.Store.List(ctx, uid, page, func(p paint.Paint) error {
+		if paged && n == want {
+			n++
+			return nil
+		}
+		if n > 0 {
+			st.append(',')
+		}
+		n++
+		last = p
+		if stamps {
+			b, err := json.Marshal(item{ID: p.ID, Actions: p.Actions, Rev: p.Rev, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt})
+			if err != nil {
+				return err
+			}
+			st.append(b...)
+		} else {
+			st.appendItem(p)
+		}
+		return st.flushIfFull()
+	})
+	if err != nil {
+		if st.started() {
+			// Too late for an error answer: end the response broken, so
+			// the client sees a failure, not a short list.
+			a.logStoreErr(r, err)
+			panic(http.ErrAbortHandler)
+		}
+		st.discard()
+		a.fail(w, r, err)
 		return
 	}
-	out := make([]item, 0, len(ps))
-	for _, p := range ps {
-		it := item{ID: p.ID, Actions: p.Actions}
-		if stamps {
-			it.CreatedAt, it.UpdatedAt = p.CreatedAt, p.UpdatedAt
-		}
-		out = append(out, it)
+	st.text(`],"msg":"success"`)
+	if paged && n > want {
+		st.text(`,"next":`)
+		st.appendString(encodeCursor(paint.CursorOf(last)))
 	}
-	OK(w, out)
+	st.text("}\n")
+	st.finish()
 }
 
 // wantTimestamps reports whether a list asked for createdAt/updatedAt.
@@ -138,29 +225,145 @@ func wantTimestamps(r *http.Request) bool {
 	return false
 }
 
-func (a *api) body(w http.ResponseWriter, r *http.Request) (map[string]string, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	switch ct {
-	case "application/json", "":
-		var m map[string]any
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-			return nil, err
-		}
-		out := map[string]string{}
-		for k, v := range m {
-			if s, ok := v.(string); ok {
-				out[k] = s
-			}
-		}
-		return out, nil
-	case "application/x-www-form-urlencoded":
-		if err := r.ParseForm(); err != nil {
-			return nil, err
-		}
-		return map[string]string{"id": r.PostForm.Get("id"), "actions": r.PostForm.Get("actions")}, nil
+// parsePage reads ?limit= and ?cursor=; paged reports that either was
+// given.
+func parsePage(q url.Values) (page paint.Page, paged bool, err error) {
+	if !q.Has("limit") && !q.Has("cursor") {
+		return paint.Page{}, false, nil
 	}
-	return nil, errContentType
+	page.Limit = MaxPageLimit
+	if s := q.Get("limit"); s != "" || q.Has("limit") {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxPageLimit {
+			return page, true, &paint.InvalidError{Reason: ReasonBadLimit}
+		}
+		page.Limit = n
+	}
+	if s := q.Get("cursor"); s != "" {
+		c, err := decodeCursor(s)
+		if err != nil {
+			return page, true, err
+		}
+		page.After = &c
+	}
+	return page, true, nil
+}
+
+// encodeCursor makes the opaque next-page cursor: the position's
+// millisecond and id, base64url.
+func encodeCursor(c paint.Cursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.CreatedAt.UnixMilli(), 10) + ":" + c.ID))
+}
+
+func decodeCursor(s string) (paint.Cursor, error) {
+	bad := &paint.InvalidError{Reason: ReasonBadCursor}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return paint.Cursor{}, bad
+	}
+	msText, id, ok := strings.Cut(string(b), ":")
+	ms, err := strconv.ParseInt(msText, 10, 64)
+	if !ok || err != nil || paint.ValidateID(id) != nil {
+		return paint.Cursor{}, bad
+	}
+	return paint.Cursor{CreatedAt: time.UnixMilli(ms), ID: id}, nil
+}
+
+// get answers one paint whole, with its revision and times.
+func (a *api) get(w http.ResponseWriter, r *http.Request) {
+	uid, err := a.user(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	id := r.URL.Query().Get("id")
+	if err := paint.ValidateID(id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ctx, cancel := a.storeCtx(r)
+	p, err := a.cfg.Store.Get(ctx, uid, id)
+	cancel()
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	b, err := json.Marshal(&okEnvelope{Code: 0, Msg: "success",
+		Data: item{ID: p.ID, Actions: p.Actions, Rev: p.Rev, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	st := newStream(w, r)
+	defer st.release()
+	st.append(b...)
+	st.append('\n')
+	st.finish()
+}
+
+// readBody reads a whole request body of an accepted type, so framing
+// errors, a body shorter than its Content-Length and anything after the
+// JSON value are seen before the request is served. It returns the media
+// type.
+func (a *api) readBody(w http.ResponseWriter, r *http.Request) ([]byte, string, error) {
+	// One Content-Type, one type in it: two would make what the body is
+	// ambiguous.
+	types := r.Header.Values("Content-Type")
+	if len(types) != 1 {
+		return nil, "", errContentType
+	}
+	ct, _, err := mime.ParseMediaType(types[0])
+	if err != nil || ct != "application/json" && ct != "application/x-www-form-urlencoded" {
+		return nil, "", errContentType
+	}
+	// Refused before the first read, so a client that sent
+	// "Expect: 100-continue" gets 413 instead of "100 Continue".
+	if r.ContentLength > a.cfg.MaxBodyBytes {
+		return nil, "", &http.MaxBytesError{Limit: a.cfg.MaxBodyBytes}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		var ne net.Error
+		switch {
+		case errors.As(err, &tooBig):
+			return nil, "", err
+		case errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+			return nil, "", fmt.Errorf("%w: %w", errBodyTimeout, err)
+		}
+		return nil, "", fmt.Errorf("%w: %w", errBody, err)
+	}
+	if ct == "application/json" && !utf8.Valid(body) {
+		return nil, "", errBodyUTF8
+	}
+	return body, ct, nil
+}
+
+// body reads a save or delete body: the string fields of a JSON object,
+// or id and actions of a form.
+func (a *api) body(w http.ResponseWriter, r *http.Request) (map[string]string, error) {
+	body, ct, err := a.readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	if ct == "application/x-www-form-urlencoded" {
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errBody, err)
+		}
+		return map[string]string{"id": form.Get("id"), "actions": form.Get("actions")}, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for k, v := range m {
+		if s, ok := v.(string); ok {
+			out[k] = s
+		}
+	}
+	return out, nil
 }
 
 func (a *api) save(w http.ResponseWriter, r *http.Request) {
@@ -182,11 +385,71 @@ func (a *api) save(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := a.storeCtx(r)
 	defer cancel()
-	if _, err := a.cfg.Store.Save(ctx, p, a.cfg.MaxPaintsPerUser); err != nil {
+	if _, err := a.cfg.Store.Save(ctx, p, a.lim); err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	OK(w, struct{}{})
+}
+
+// appendBody is the body of an append. Actions stays raw: it is stored
+// as the client wrote it.
+type appendBody struct {
+	ID      string          `json:"id"`
+	Rev     *int64          `json:"rev"`
+	Actions json.RawMessage `json:"actions"`
+}
+
+// append adds the body's actions to a paint at the revision the client
+// has; see paint.Store.Append.
+func (a *api) append(w http.ResponseWriter, r *http.Request) {
+	uid, err := a.user(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	body, ct, err := a.readBody(w, r)
+	if err == nil && ct != "application/json" {
+		err = errContentType // actions is an array: JSON only
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var in appendBody
+	if err := json.Unmarshal(body, &in); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	switch {
+	case in.ID == "" || len(in.Actions) == 0 || string(in.Actions) == "null":
+		err = &paint.InvalidError{Reason: paint.ReasonMissing}
+	case in.Rev == nil || *in.Rev < 0:
+		err = &paint.InvalidError{Reason: ReasonBadRev}
+	case len(in.Actions) > a.cfg.MaxActionsBytes:
+		err = &paint.InvalidError{Reason: paint.ReasonActionsTooLarge}
+	default:
+		if err = paint.ValidateID(in.ID); err == nil {
+			err = paint.ValidateActions(string(in.Actions))
+		}
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ctx, cancel := a.storeCtx(r)
+	defer cancel()
+	rev, err := a.cfg.Store.Append(ctx, uid, in.ID, *in.Rev, string(in.Actions), a.cfg.Now(), a.lim)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	OK(w, revData{Rev: rev})
+}
+
+// revData is the data of an append's answers, success or conflict.
+type revData struct {
+	Rev int64 `json:"rev"`
 }
 
 // del keeps the 2016 behaviour: deleting a paint that does not exist (or is
@@ -227,6 +490,7 @@ type okEnvelope struct {
 
 type failEnvelope struct {
 	Code  int         `json:"code"`
+	Data  any         `json:"data,omitempty"` // only a conflict's current revision
 	Error failureBody `json:"error"`
 	Msg   string      `json:"msg"`
 }
@@ -246,22 +510,24 @@ func Fail(w http.ResponseWriter, status int, reason string) {
 }
 
 // buffers holds encoding buffers between answers. Buffers that grew past
-// maxPooledBuffer (a list of big drawings) are dropped, not kept.
+// maxPooledBuffer (a big paint) are dropped, not kept.
 var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 const maxPooledBuffer = 256 << 10
+
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooledBuffer {
+		buf.Reset()
+		buffers.Put(buf)
+	}
+}
 
 // write encodes v whole before writing, so the answer goes out with a
 // Content-Length rather than chunked, and an encoding failure can still
 // be answered properly.
 func write(w http.ResponseWriter, status int, v any) {
 	buf := buffers.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= maxPooledBuffer {
-			buf.Reset()
-			buffers.Put(buf)
-		}
-	}()
+	defer putBuffer(buf)
 	buf.Reset()
 	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		// Only a data value that cannot be encoded gets here; no handler
@@ -281,34 +547,6 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-}
-
-// listBuffers holds writeList's buffers between answers.
-var listBuffers = sync.Pool{New: func() any { return new([]byte) }}
-
-// writeList writes the success envelope of a v1 list (items {id, actions})
-// encoded by hand: the bytes OK(w, items) writes, without reflection and
-// with a faster escape of the actions strings (appendJSONString), which
-// were most of the encoding's time.
-func writeList(w http.ResponseWriter, ps []paint.Paint) {
-	bp := listBuffers.Get().(*[]byte)
-	b := append((*bp)[:0], `{"code":0,"data":[`...)
-	for i, p := range ps {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"id":`...)
-		b = appendJSONString(b, p.ID)
-		b = append(b, `,"actions":`...)
-		b = appendJSONString(b, p.Actions)
-		b = append(b, '}')
-	}
-	b = append(b, "],\"msg\":\"success\"}\n"...)
-	writeJSON(w, http.StatusOK, b)
-	if cap(b) <= maxPooledBuffer {
-		*bp = b
-		listBuffers.Put(bp)
-	}
 }
 
 // plainJSON[c] is true for the bytes that encoding/json writes as they are
@@ -346,36 +584,78 @@ func appendJSONString(dst []byte, s string) []byte {
 }
 
 // fail is the one place mapping errors to status and reason; internal
-// detail is logged, never sent.
+// detail is logged, never sent. The client's own failures (a body it did
+// not send whole, a request it gave up on) are logged at debug level
+// only: no client can fill the log.
 func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var inv *paint.InvalidError
 	var tooBig *http.MaxBytesError
+	var conflict *paint.ConflictError
 	switch {
 	case errors.Is(err, errNoUser):
 		Fail(w, http.StatusUnauthorized, ReasonNoUser)
+	case clientGone(r, err):
+		// No one reads this answer; the status tells the access log and
+		// the metrics what happened (nginx's "client closed request").
+		a.cfg.Logger.DebugContext(r.Context(), "paint api: client went away", "path", r.URL.Path, "err", err)
+		Fail(w, StatusClientClosed, ReasonClientClosed)
 	case errors.As(err, &inv):
 		Fail(w, http.StatusBadRequest, inv.Reason)
 	case errors.As(err, &tooBig):
 		Fail(w, http.StatusRequestEntityTooLarge, ReasonTooLarge)
 	case errors.Is(err, errContentType):
 		Fail(w, http.StatusUnsupportedMediaType, ReasonContentType)
+	case errors.Is(err, errBodyUTF8):
+		Fail(w, http.StatusBadRequest, ReasonBodyNotUTF8)
+	case errors.Is(err, errBodyTimeout):
+		a.cfg.Logger.DebugContext(r.Context(), "paint api: request body timed out", "path", r.URL.Path, "err", err)
+		Fail(w, http.StatusRequestTimeout, ReasonBodyTimeout)
+	case errors.Is(err, errBody) || isBodyError(err):
+		a.cfg.Logger.DebugContext(r.Context(), "paint api: request body unreadable", "path", r.URL.Path, "err", err)
+		Fail(w, http.StatusBadRequest, ReasonBadBody)
+	case errors.As(err, &conflict):
+		write(w, http.StatusConflict, &failEnvelope{Code: -1, Data: revData{Rev: conflict.Rev}, Error: failureBody{Reason: ReasonConflict}, Msg: "fail"})
+	case errors.Is(err, paint.ErrNotFound):
+		Fail(w, http.StatusNotFound, ReasonNotFound)
 	case errors.Is(err, paint.ErrLimit):
 		Fail(w, http.StatusConflict, ReasonLimit)
+	case errors.Is(err, paint.ErrQuota):
+		Fail(w, http.StatusConflict, ReasonQuota)
+	case errors.Is(err, paint.ErrTooLarge):
+		Fail(w, http.StatusConflict, ReasonPaintFull)
 	case errors.Is(err, paint.ErrUnavailable):
-		a.cfg.Logger.WarnContext(r.Context(), "paint store unavailable", "err", err)
+		a.logStoreErr(r, err)
 		Fail(w, http.StatusServiceUnavailable, ReasonUnavailable)
-	case isBodyError(err):
-		Fail(w, http.StatusBadRequest, ReasonBadBody)
 	default:
 		a.cfg.Logger.ErrorContext(r.Context(), "paint api", "path", r.URL.Path, "err", err)
 		Fail(w, http.StatusInternalServerError, ReasonInternal)
 	}
 }
 
-// isBodyError: malformed or truncated bodies are the client's fault, so
-// they answer 400, not 500.
+// StatusClientClosed is the status recorded for a request whose client
+// hung up before its answer (nginx's 499).
+const StatusClientClosed = 499
+
+// clientGone reports whether err comes from the request's client going
+// away (its context cancelled), not from the store or the server.
+func clientGone(r *http.Request, err error) bool {
+	return errors.Is(r.Context().Err(), context.Canceled) && errors.Is(err, context.Canceled)
+}
+
+// logStoreErr logs a store failure met while answering r: a warning,
+// unless the client went away, which is its choice and no store fault.
+func (a *api) logStoreErr(r *http.Request, err error) {
+	if clientGone(r, err) {
+		a.cfg.Logger.DebugContext(r.Context(), "paint api: client went away", "path", r.URL.Path, "err", err)
+		return
+	}
+	a.cfg.Logger.WarnContext(r.Context(), "paint store unavailable", "err", err)
+}
+
+// isBodyError: a body that is not the JSON asked for is the client's
+// fault, so it answers 400, not 500. (Read errors are errBody.)
 func isBodyError(err error) bool {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
-	return errors.As(err, &se) || errors.As(err, &te) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+	return errors.As(err, &se) || errors.As(err, &te)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,8 +112,8 @@ func TestAPI(t *testing.T) {
 }
 
 // FuzzWriteList checks the hand-encoded list answer against
-// encoding/json: for any id and actions, writeList writes exactly the
-// bytes OK writes for the same items.
+// encoding/json: for any id and actions, a stream of appendItem writes
+// exactly the bytes OK writes for the same items.
 func FuzzWriteList(f *testing.F) {
 	for _, s := range []string{
 		`[]`, `[{"method":"lineTo","data":[1,2]}]`, `a"b\c`, "<>&", "\u2028\u2029", "\x00\x1f\x7f",
@@ -121,9 +122,15 @@ func FuzzWriteList(f *testing.F) {
 		f.Add("3f2a8c1e-6b7d", s)
 	}
 	f.Fuzz(func(t *testing.T, id, actions string) {
-		ps := []paint.Paint{{ID: id, Actions: actions}, {ID: actions, Actions: id}}
 		got := httptest.NewRecorder()
-		writeList(got, ps)
+		st := newStream(got, httptest.NewRequest("GET", "/", nil))
+		st.text(`{"code":0,"data":[`)
+		st.appendItem(paint.Paint{ID: id, Actions: actions})
+		st.text(",")
+		st.appendItem(paint.Paint{ID: actions, Actions: id})
+		st.text("],\"msg\":\"success\"}\n")
+		st.finish()
+		st.release()
 		want := httptest.NewRecorder()
 		OK(want, []item{{ID: id, Actions: actions}, {ID: actions, Actions: id}})
 		if got.Body.String() != want.Body.String() {
@@ -150,20 +157,7 @@ func TestStoreTimeout(t *testing.T) {
 		StoreTimeout: budget,
 		OpenID:       func(ctx context.Context) (string, bool) { s, ok := ctx.Value(ctxKey{}).(string); return s, ok }})
 
-	other, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	conn, err := other.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
-
+	release := holdWriteLock(t, path)
 	for _, path := range []string{"/applet/session/paints/save", "/applet/session/paints/delete"} {
 		start := time.Now()
 		code, m := do(h, "alice", "POST", path, "application/json", `{"id":"`+id1+`","actions":"[]"}`)
@@ -176,10 +170,38 @@ func TestStoreTimeout(t *testing.T) {
 		}
 	}
 
-	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	if code, m := do(h, "alice", "POST", "/applet/session/paints/save", "application/json", `{"id":"`+id1+`","actions":"[]"}`); code != 200 {
 		t.Errorf("save after the lock is released: got %d %v, want 200", code, m)
 	}
+}
+
+// holdWriteLock takes the write lock of the SQLite file at path on a
+// connection of its own, as a backup or the sqlite3 shell would, until
+// release (or the test's end).
+func holdWriteLock(t *testing.T, path string) (release func()) {
+	t.Helper()
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+				t.Error(err)
+			}
+			conn.Close()
+			other.Close()
+		})
+	}
+	t.Cleanup(release)
+	return release
 }

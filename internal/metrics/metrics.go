@@ -245,8 +245,9 @@ func (s *sessionStore) GetExchange(ctx context.Context, code string) (wxsession.
 }
 
 // PaintStore returns next, recording each operation's latency and errors.
-// ErrNotFound and ErrLimit are answers, not faults, and are not counted
-// as errors.
+// ErrNotFound, ErrLimit, ErrQuota, ErrTooLarge and revision conflicts are
+// answers, not faults, and a call its client gave up on (context
+// cancelled) is the client's choice: none is counted as an error.
 func (m *Metrics) PaintStore(next paint.Store) paint.Store { return &paintStore{next, m} }
 
 type paintStore struct {
@@ -257,24 +258,46 @@ type paintStore struct {
 var _ paint.Store = (*paintStore)(nil)
 
 func paintFault(err error) error {
-	if errors.Is(err, paint.ErrNotFound) || errors.Is(err, paint.ErrLimit) {
+	var conflict *paint.ConflictError
+	if errors.Is(err, paint.ErrNotFound) || errors.Is(err, paint.ErrLimit) || errors.Is(err, paint.ErrQuota) ||
+		errors.Is(err, paint.ErrTooLarge) || errors.As(err, &conflict) || errors.Is(err, context.Canceled) {
 		return nil
 	}
 	return err
 }
 
-func (p *paintStore) List(ctx context.Context, openID string) ([]paint.Paint, error) {
+func (p *paintStore) List(ctx context.Context, openID string, page paint.Page, fn func(paint.Paint) error) error {
 	start := time.Now()
-	v, err := p.next.List(ctx, openID)
-	p.m.observe("paint", "list", start, err)
+	// fn's own errors (a client's connection failing) are not the store's.
+	var fnErr error
+	err := p.next.List(ctx, openID, page, func(v paint.Paint) error { fnErr = fn(v); return fnErr })
+	if fnErr != nil {
+		p.m.observe("paint", "list", start, nil)
+	} else {
+		p.m.observe("paint", "list", start, paintFault(err))
+	}
+	return err
+}
+
+func (p *paintStore) Get(ctx context.Context, openID, id string) (paint.Paint, error) {
+	start := time.Now()
+	v, err := p.next.Get(ctx, openID, id)
+	p.m.observe("paint", "get", start, paintFault(err))
 	return v, err
 }
 
-func (p *paintStore) Save(ctx context.Context, v paint.Paint, max int) (bool, error) {
+func (p *paintStore) Save(ctx context.Context, v paint.Paint, lim paint.Limits) (bool, error) {
 	start := time.Now()
-	created, err := p.next.Save(ctx, v, max)
+	created, err := p.next.Save(ctx, v, lim)
 	p.m.observe("paint", "save", start, paintFault(err))
 	return created, err
+}
+
+func (p *paintStore) Append(ctx context.Context, openID, id string, rev int64, actions string, now time.Time, lim paint.Limits) (int64, error) {
+	start := time.Now()
+	v, err := p.next.Append(ctx, openID, id, rev, actions, now, lim)
+	p.m.observe("paint", "append", start, paintFault(err))
+	return v, err
 }
 
 func (p *paintStore) Delete(ctx context.Context, openID, id string) error {

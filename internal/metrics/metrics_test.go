@@ -218,17 +218,26 @@ func TestPaintStore(t *testing.T) {
 	m := New()
 	st := m.PaintStore(inner)
 	ctx := context.Background()
-	if _, err := st.Save(ctx, paint.Paint{OpenID: "o1", ID: "p1", Actions: "[]"}, 0); err != nil {
+	if _, err := st.Save(ctx, paint.Paint{OpenID: "o1", ID: "p1", Actions: "[]"}, paint.Limits{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.List(ctx, "o1"); err != nil {
+	if err := st.List(ctx, "o1", paint.Page{}, func(paint.Paint) error { return nil }); err != nil {
 		t.Fatal(err)
+	}
+	// A conflict and a call its client gave up on are not store errors.
+	if _, err := st.Append(ctx, "o1", "p1", 7, "[]", time.Now(), paint.Limits{}); err == nil {
+		t.Fatal("Append on a stale rev: got nil, want a conflict")
+	}
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := st.Get(gone, "o1", "p1"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Get with a cancelled context: got %v, want context.Canceled", err)
 	}
 	if err := st.Delete(ctx, "o1", "missing"); !errors.Is(err, paint.ErrNotFound) {
 		t.Fatalf("Delete(missing): got %v, want %v", err, paint.ErrNotFound)
 	}
 	st.Close()
-	if _, err := st.List(ctx, "o1"); err == nil {
+	if err := st.List(ctx, "o1", paint.Page{}, func(paint.Paint) error { return nil }); err == nil {
 		t.Fatal("List on closed store: got nil error, want an error")
 	}
 	text := scrape(t, m)
@@ -238,6 +247,11 @@ func TestPaintStore(t *testing.T) {
 		`yibi_store_operation_duration_seconds_count{op="delete",store="paint"} 1`,
 		`yibi_store_errors_total{op="list",store="paint"} 1`,
 	)
+	for _, op := range []string{"append", "get"} {
+		if strings.Contains(text, `yibi_store_errors_total{op="`+op+`"`) {
+			t.Errorf("a %s the client gave up on, or a conflict, counted as a store error", op)
+		}
+	}
 	if strings.Contains(text, `yibi_store_errors_total{op="delete"`) {
 		t.Errorf("ErrNotFound counted as a store error")
 	}

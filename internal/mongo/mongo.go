@@ -16,8 +16,13 @@ import (
 	"github.com/yibi/yibi/internal/paint"
 )
 
-// Collection is the name of the collection that holds paints.
-const Collection = "paints"
+// Collection names: the paints, the revision claims (see Append) and
+// each user's stored bytes (the quota).
+const (
+	Collection      = "paints"
+	ClaimCollection = "paint_revs"
+	UserCollection  = "paint_users"
+)
 
 // Timeouts applied unless the URI sets its own (serverSelectionTimeoutMS,
 // connectTimeoutMS, timeoutMS): a down server must fail a request in
@@ -33,6 +38,8 @@ const (
 type Store struct {
 	client *mongo.Client
 	coll   *mongo.Collection
+	claims *mongo.Collection
+	users  *mongo.Collection
 	writes keyLocks // one write at a time per paint (order.go)
 }
 
@@ -50,11 +57,27 @@ var _ paint.Store = (*Store)(nil)
 func docID(openID, id string) string { return openID + "/" + id }
 
 type doc struct {
+	DocID     any       `bson:"_id,omitempty"`
 	OpenID    string    `bson:"openId"`
 	ID        string    `bson:"id"`
 	Actions   string    `bson:"actions"`
+	Rev       int64     `bson:"rev"`  // absent (0) in paints written before revisions: rev 1
+	Size      int64     `bson:"size"` // bytes of Actions; absent (0) likewise
+	Gen       string    `bson:"gen"`  // made at creation; claims of a recreated paint differ
 	CreatedAt time.Time `bson:"createdAt"`
 	UpdatedAt time.Time `bson:"updatedAt"`
+}
+
+// normalize fills the fields a paint written before revisions lacks.
+func (d *doc) normalize() {
+	if d.Rev == 0 {
+		d.Rev = 1
+	}
+	d.Size = int64(len(d.Actions))
+}
+
+func (d *doc) paint() paint.Paint {
+	return paint.Paint{OpenID: d.OpenID, ID: d.ID, Actions: d.Actions, Rev: d.Rev, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
 }
 
 // Open connects to uri, checks that the server answers, and makes sure the
@@ -70,7 +93,8 @@ func Open(ctx context.Context, uri, database string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mongo: connect: %w", err)
 	}
-	s := &Store{client: client, coll: client.Database(database).Collection(Collection)}
+	db := client.Database(database)
+	s := &Store{client: client, coll: db.Collection(Collection), claims: db.Collection(ClaimCollection), users: db.Collection(UserCollection)}
 	if err := s.Ping(ctx); err != nil {
 		client.Disconnect(context.Background())
 		return nil, err
@@ -119,99 +143,359 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 	return nil
 }
 
+// listBatch is the number of paints the server sends per batch of a
+// List: at most 4 MiB held per request, whatever the user's total.
+const listBatch = 4
+
 // List implements paint.Store.
-func (s *Store) List(ctx context.Context, openID string) ([]paint.Paint, error) {
-	cur, err := s.coll.Find(ctx, bson.D{{Key: "openId", Value: openID}},
-		options.Find().SetSort(bson.D{{Key: "createdAt", Value: -1}, {Key: "id", Value: -1}}))
-	if err != nil {
-		return nil, wrap("list", err)
+func (s *Store) List(ctx context.Context, openID string, page paint.Page, fn func(paint.Paint) error) error {
+	filter := bson.D{{Key: "openId", Value: openID}}
+	if c := page.After; c != nil {
+		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: "createdAt", Value: bson.D{{Key: "$lt", Value: c.CreatedAt}}}},
+			bson.D{{Key: "createdAt", Value: c.CreatedAt}, {Key: "id", Value: bson.D{{Key: "$lt", Value: c.ID}}}},
+		}})
 	}
-	defer cur.Close(ctx)
-	ps := []paint.Paint{}
+	opts := options.Find().SetSort(bson.D{{Key: "createdAt", Value: -1}, {Key: "id", Value: -1}}).SetBatchSize(listBatch)
+	if page.Limit > 0 {
+		opts.SetLimit(int64(page.Limit))
+	}
+	cur, err := s.coll.Find(ctx, filter, opts)
+	if err != nil {
+		return wrap("list", err)
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
 	for cur.Next(ctx) {
 		var d doc
 		if err := cur.Decode(&d); err != nil {
-			return nil, wrap("list", err)
+			return wrap("list", err)
 		}
-		ps = append(ps, paint.Paint{OpenID: d.OpenID, ID: d.ID, Actions: d.Actions, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt})
+		d.normalize()
+		if err := fn(d.paint()); err != nil {
+			return err
+		}
 	}
 	if err := cur.Err(); err != nil {
-		return nil, wrap("list", err)
+		return wrap("list", err)
 	}
-	return ps, nil
+	return nil
 }
 
-// Save implements paint.Store.
+// Get implements paint.Store.
+func (s *Store) Get(ctx context.Context, openID, id string) (paint.Paint, error) {
+	d, err := s.find(ctx, openID, id)
+	if err != nil {
+		return paint.Paint{}, wrap("get", err)
+	}
+	return d.paint(), nil
+}
+
+// find reads the paint by _id, or by (openId, id) for a paint written by
+// another program; ErrNotFound if neither has it.
+func (s *Store) find(ctx context.Context, openID, id string) (doc, error) {
+	var d doc
+	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: docID(openID, id)}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		err = s.coll.FindOne(ctx, bson.D{{Key: "openId", Value: openID}, {Key: "id", Value: id}}).Decode(&d)
+	}
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return d, paint.ErrNotFound
+	}
+	if err != nil {
+		return d, err
+	}
+	d.normalize()
+	return d, nil
+}
+
+// Revisions without transactions. A conditional update on rev is not
+// enough: FerretDB v1.24 runs an update as a query and then a write, in
+// no transaction (handler/msg_update.go), so two updates conditional on
+// one rev can both match. What every MongoDB-wire server makes atomic is
+// a unique _id. So a write that moves a paint from rev r to r+1 first
+// inserts the claim {_id: "<owner>/<id>@<gen>@<r+1>"} into paint_revs:
+// of all writers, in any process, on the same rev, exactly one inserts
+// it; the others get a duplicate key and see a conflict (Append) or read
+// again (Save). The winner then writes the paint, by _id. A paint is
+// created by inserting it, which its _id makes atomic too.
 //
-// The limit is enforced without transactions (FerretDB has none, and a
-// standalone MongoDB neither): a count before the create rejects the common
-// case cheaply, and a count after it catches concurrent creates by the same
-// user; a create that finds the user over the limit deletes its own paint and
-// returns ErrLimit. So a user never keeps more than max paints, but two
-// racing creates at max-1 may both be refused (the client saves again), and
-// a List that runs in that instant may briefly see max+1.
-func (s *Store) Save(ctx context.Context, p paint.Paint, max int) (created bool, err error) {
+// A writer that dies between its claim and its write leaves the paint at
+// r with r+1 claimed; once the claim is older than claimStale (beyond
+// any live writer, WriteTimeout) the next writer claims r+2 instead, so
+// no paint stays stuck.
+const claimStale = 2 * WriteTimeout
+
+// claimsKept is how many claims of a paint are kept behind its current
+// revision: a writer that read rev r must still find r+1 claimed when it
+// tries, however late; older claims are deleted as the paint moves on.
+const claimsKept = 64
+
+func claimID(d doc, rev int64) string {
+	return fmt.Sprintf("%s@%s@%d", docID(d.OpenID, d.ID), d.Gen, rev)
+}
+
+var errClaimed = errors.New("mongo: revision claimed by another writer")
+
+// claim claims the revision after d's, returning it, or errClaimed.
+func (s *Store) claim(ctx context.Context, d doc, now time.Time) (int64, error) {
+	next := d.Rev + 1
+	for range 3 {
+		_, err := s.claims.InsertOne(ctx, bson.D{{Key: "_id", Value: claimID(d, next)}, {Key: "at", Value: now}})
+		if err == nil {
+			if next > claimsKept {
+				// Best effort: a claim left over costs a few bytes.
+				_, _ = s.claims.DeleteOne(ctx, bson.D{{Key: "_id", Value: claimID(d, next-claimsKept)}})
+			}
+			return next, nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return 0, err
+		}
+		var held struct {
+			At time.Time `bson:"at"`
+		}
+		if err := s.claims.FindOne(ctx, bson.D{{Key: "_id", Value: claimID(d, next)}}).Decode(&held); err != nil || now.Sub(held.At) < claimStale {
+			return 0, errClaimed
+		}
+		next++ // its writer is gone: skip its revision
+	}
+	return 0, errClaimed
+}
+
+// Save implements paint.Store. See above for revisions. The limit is
+// enforced without transactions (FerretDB has none, and a standalone
+// MongoDB neither): a count before the create rejects the common case
+// cheaply, and a count after it catches concurrent creates by the same
+// user; a create that finds the user over the limit deletes its own
+// paint and returns ErrLimit. So a user never keeps more than max
+// paints, but two racing creates at max-1 may both be refused (the
+// client saves again), and a List that runs in that instant may briefly
+// see max+1.
+func (s *Store) Save(ctx context.Context, p paint.Paint, lim paint.Limits) (created bool, err error) {
 	return inOrder(ctx, &s.writes, "save", docID(p.OpenID, p.ID), func(ctx context.Context) (bool, error) {
-		return s.save(ctx, p, max)
+		return s.save(ctx, p, lim)
 	})
 }
 
-func (s *Store) save(ctx context.Context, p paint.Paint, max int) (created bool, err error) {
-	byID := bson.D{{Key: "_id", Value: docID(p.OpenID, p.ID)}}
-	key := bson.D{{Key: "openId", Value: p.OpenID}, {Key: "id", Value: p.ID}}
-	set := bson.D{{Key: "actions", Value: p.Actions}, {Key: "updatedAt", Value: p.UpdatedAt}}
-	// The draw page saves after every stroke, so replaces dominate: try
-	// that first, it needs one round trip.
-	res, err := s.coll.UpdateOne(ctx, byID, bson.D{{Key: "$set", Value: set}})
-	if err != nil {
-		return false, wrap("save", err)
-	}
-	if res.MatchedCount == 1 {
-		return false, nil
-	}
-	if max > 0 {
-		n, err := s.coll.CountDocuments(ctx, bson.D{{Key: "openId", Value: p.OpenID}})
-		if err != nil {
-			return false, wrap("save", err)
-		}
-		if n >= int64(max) {
-			return false, paint.ErrLimit
-		}
-	}
-	// The filter names _id, openId and id, so a created paint gets all
-	// three. A paint of the same (openId, id) under another _id (written
-	// by another program) makes the insert a duplicate key: replace it.
-	res, err = s.coll.UpdateOne(ctx, append(byID, key...), bson.D{
-		{Key: "$set", Value: set},
-		{Key: "$setOnInsert", Value: bson.D{{Key: "createdAt", Value: p.CreatedAt}}},
-	}, options.UpdateOne().SetUpsert(true))
-	if mongo.IsDuplicateKeyError(err) {
-		// Another save of the same paint created it between our two
-		// updates (the upsert lost the race), or the paint has another
-		// _id: this is a replace.
-		res, err = s.coll.UpdateOne(ctx, key, bson.D{{Key: "$set", Value: set}})
-		if err != nil {
-			return false, wrap("save", err)
-		}
-		return false, nil
-	}
-	if err != nil {
-		return false, wrap("save", err)
-	}
-	created = res.UpsertedCount == 1
-	if created && max > 0 {
-		n, err := s.coll.CountDocuments(ctx, bson.D{{Key: "openId", Value: p.OpenID}})
-		if err != nil {
-			return true, wrap("save", err)
-		}
-		if n > int64(max) {
-			if _, err := s.coll.DeleteOne(ctx, byID); err != nil {
-				return false, wrap("save: undo over limit", err)
+// saveAttempts bounds Save's rereads when other writers keep moving the
+// paint's revision.
+const saveAttempts = 8
+
+func (s *Store) save(ctx context.Context, p paint.Paint, lim paint.Limits) (created bool, err error) {
+	size := int64(len(p.Actions))
+	for range saveAttempts {
+		d, err := s.find(ctx, p.OpenID, p.ID)
+		if errors.Is(err, paint.ErrNotFound) {
+			if err := s.checkCreate(ctx, p.OpenID, size, lim); err != nil {
+				return false, err
 			}
-			return false, paint.ErrLimit
+			err := s.create(ctx, p)
+			if mongo.IsDuplicateKeyError(err) {
+				continue // created meanwhile: replace it
+			}
+			if err != nil {
+				return false, err
+			}
+			return true, s.checkLimitAfterCreate(ctx, p, lim)
+		}
+		if err != nil {
+			return false, wrap("save", err)
+		}
+		if err := s.checkQuota(ctx, p.OpenID, size-d.Size, lim); err != nil {
+			return false, err
+		}
+		next, err := s.claim(ctx, d, p.UpdatedAt)
+		if errors.Is(err, errClaimed) {
+			continue
+		}
+		if err != nil {
+			return false, wrap("save", err)
+		}
+		if err := s.update(ctx, d, next, p.Actions, p.UpdatedAt); err != nil {
+			return false, err
+		}
+		return false, nil
+	}
+	return false, fmt.Errorf("mongo: save: %w: the paint's revision kept moving", paint.ErrUnavailable)
+}
+
+// Append implements paint.Store; see Save for revisions.
+func (s *Store) Append(ctx context.Context, openID, id string, rev int64, actions string, now time.Time, lim paint.Limits) (int64, error) {
+	return inOrder(ctx, &s.writes, "append", docID(openID, id), func(ctx context.Context) (int64, error) {
+		return s.append(ctx, openID, id, rev, actions, now, lim)
+	})
+}
+
+func (s *Store) append(ctx context.Context, openID, id string, rev int64, actions string, now time.Time, lim paint.Limits) (int64, error) {
+	d, err := s.find(ctx, openID, id)
+	switch {
+	case errors.Is(err, paint.ErrNotFound) && rev == 0:
+		p := paint.Paint{OpenID: openID, ID: id, Actions: actions, CreatedAt: now, UpdatedAt: now}
+		if err := s.checkCreate(ctx, openID, int64(len(actions)), lim); err != nil {
+			return 0, err
+		}
+		if err := s.create(ctx, p); mongo.IsDuplicateKeyError(err) {
+			return 0, s.conflict(ctx, openID, id, 1)
+		} else if err != nil {
+			return 0, err
+		}
+		return 1, s.checkLimitAfterCreate(ctx, p, lim)
+	case errors.Is(err, paint.ErrNotFound):
+		return 0, &paint.ConflictError{Rev: 0}
+	case err != nil:
+		return 0, wrap("append", err)
+	case d.Rev != rev:
+		return 0, &paint.ConflictError{Rev: d.Rev}
+	}
+	joined := paint.Concat(d.Actions, actions)
+	if lim.ActionsBytes > 0 && len(joined) > lim.ActionsBytes {
+		return 0, paint.ErrTooLarge
+	}
+	if err := s.checkQuota(ctx, openID, int64(len(joined))-d.Size, lim); err != nil {
+		return 0, err
+	}
+	next, err := s.claim(ctx, d, now)
+	if errors.Is(err, errClaimed) {
+		return 0, s.conflict(ctx, openID, id, rev+1)
+	}
+	if err != nil {
+		return 0, wrap("append", err)
+	}
+	if err := s.update(ctx, d, next, joined, now); err != nil {
+		return 0, err
+	}
+	return next, nil
+}
+
+// conflict is the ConflictError of a writer that lost rev atLeast: the
+// paint's revision as read now, or atLeast while the winner's write is
+// still on its way.
+func (s *Store) conflict(ctx context.Context, openID, id string, atLeast int64) error {
+	d, err := s.find(ctx, openID, id)
+	if err != nil && !errors.Is(err, paint.ErrNotFound) {
+		return wrap("append", err)
+	}
+	return &paint.ConflictError{Rev: max(d.Rev, atLeast)}
+}
+
+// create inserts a new paint at rev 1; its _id makes it fail with a
+// duplicate key if the paint exists.
+func (s *Store) create(ctx context.Context, p paint.Paint) error {
+	gen := bson.NewObjectID().Hex()
+	_, err := s.coll.InsertOne(ctx, doc{DocID: docID(p.OpenID, p.ID), OpenID: p.OpenID, ID: p.ID, Actions: p.Actions,
+		Rev: 1, Size: int64(len(p.Actions)), Gen: gen, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt})
+	if err != nil {
+		if mongo.IsDuplicateKeyError(err) {
+			return err
+		}
+		return wrap("create", err)
+	}
+	return s.account(ctx, p.OpenID, int64(len(p.Actions)))
+}
+
+// update writes the paint d at the revision rev its writer claimed.
+func (s *Store) update(ctx context.Context, d doc, rev int64, actions string, now time.Time) error {
+	set := bson.D{{Key: "actions", Value: actions}, {Key: "size", Value: len(actions)}, {Key: "rev", Value: rev}, {Key: "updatedAt", Value: now}}
+	res, err := s.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.DocID}}, bson.D{{Key: "$set", Value: set}})
+	if err != nil {
+		return wrap("update", err)
+	}
+	if res.MatchedCount == 0 {
+		return &paint.ConflictError{Rev: 0} // deleted meanwhile
+	}
+	return s.account(ctx, d.OpenID, int64(len(actions))-d.Size)
+}
+
+func (s *Store) checkCreate(ctx context.Context, openID string, size int64, lim paint.Limits) error {
+	if lim.Paints > 0 {
+		n, err := s.coll.CountDocuments(ctx, bson.D{{Key: "openId", Value: openID}})
+		if err != nil {
+			return wrap("count", err)
+		}
+		if n >= int64(lim.Paints) {
+			return paint.ErrLimit
 		}
 	}
-	return created, nil
+	return s.checkQuota(ctx, openID, size, lim)
+}
+
+func (s *Store) checkLimitAfterCreate(ctx context.Context, p paint.Paint, lim paint.Limits) error {
+	if lim.Paints <= 0 {
+		return nil
+	}
+	n, err := s.coll.CountDocuments(ctx, bson.D{{Key: "openId", Value: p.OpenID}})
+	if err != nil {
+		return wrap("count", err)
+	}
+	if n > int64(lim.Paints) {
+		if err := s.delete(ctx, p.OpenID, p.ID); err != nil {
+			return wrap("undo over limit", err)
+		}
+		return paint.ErrLimit
+	}
+	return nil
+}
+
+// The per-user quota: paint_users holds {_id: openId, bytes}, the total
+// size of the user's paints, kept by $inc after each write (made from
+// the paints themselves when first needed). It is checked before a
+// write, without a transaction: concurrent writes of one user may pass
+// the quota by their own sizes at most.
+
+// checkQuota fails with ErrQuota if growing the user's paints by delta
+// bytes passes lim.UserBytes.
+func (s *Store) checkQuota(ctx context.Context, openID string, delta int64, lim paint.Limits) error {
+	if lim.UserBytes <= 0 || delta <= 0 {
+		return nil
+	}
+	total, err := s.userBytes(ctx, openID)
+	if err != nil {
+		return err
+	}
+	if total+delta > lim.UserBytes {
+		return paint.ErrQuota
+	}
+	return nil
+}
+
+// userBytes reads the user's total, making it from the user's paints if
+// it is not kept yet.
+func (s *Store) userBytes(ctx context.Context, openID string) (int64, error) {
+	var u struct {
+		Bytes int64 `bson:"bytes"`
+	}
+	err := s.users.FindOne(ctx, bson.D{{Key: "_id", Value: openID}}).Decode(&u)
+	if err == nil {
+		return u.Bytes, nil
+	}
+	if !errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, wrap("quota", err)
+	}
+	var total int64
+	err = s.List(ctx, openID, paint.Page{}, func(p paint.Paint) error { total += int64(len(p.Actions)); return nil })
+	if err != nil {
+		return 0, err
+	}
+	if _, err := s.users.InsertOne(ctx, bson.D{{Key: "_id", Value: openID}, {Key: "bytes", Value: total}}); mongo.IsDuplicateKeyError(err) {
+		return s.userBytes(ctx, openID) // made meanwhile
+	} else if err != nil {
+		return 0, wrap("quota", err)
+	}
+	return total, nil
+}
+
+// account adds delta to the user's kept total.
+func (s *Store) account(ctx context.Context, openID string, delta int64) error {
+	if delta == 0 {
+		return nil
+	}
+	if _, err := s.userBytes(ctx, openID); err != nil {
+		return err
+	}
+	if _, err := s.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: openID}}, bson.D{{Key: "$inc", Value: bson.D{{Key: "bytes", Value: delta}}}}); err != nil {
+		return wrap("quota", err)
+	}
+	return nil
 }
 
 // Delete implements paint.Store.
@@ -223,21 +507,20 @@ func (s *Store) Delete(ctx context.Context, openID, id string) error {
 }
 
 func (s *Store) delete(ctx context.Context, openID, id string) error {
-	res, err := s.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: docID(openID, id)}})
+	var d doc
+	err := s.coll.FindOneAndDelete(ctx, bson.D{{Key: "_id", Value: docID(openID, id)}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		// A paint written by another program, under another _id.
+		err = s.coll.FindOneAndDelete(ctx, bson.D{{Key: "openId", Value: openID}, {Key: "id", Value: id}}).Decode(&d)
+	}
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return paint.ErrNotFound
+	}
 	if err != nil {
 		return wrap("delete", err)
 	}
-	if res.DeletedCount == 0 {
-		// A paint written by another program, under another _id.
-		res, err = s.coll.DeleteOne(ctx, bson.D{{Key: "openId", Value: openID}, {Key: "id", Value: id}})
-		if err != nil {
-			return wrap("delete", err)
-		}
-	}
-	if res.DeletedCount == 0 {
-		return paint.ErrNotFound
-	}
-	return nil
+	d.normalize()
+	return s.account(ctx, openID, -d.Size)
 }
 
 // Ping implements paint.Store: it asks the primary (or the only server).

@@ -51,7 +51,7 @@ func TestUnavailable(t *testing.T) {
 	f.Stop()
 	t.Run("ErrUnavailableFast", func(t *testing.T) {
 		start := time.Now()
-		_, err := s.List(ctx, "alice")
+		err := s.List(ctx, "alice", paint.Page{}, func(paint.Paint) error { return nil })
 		if !errors.Is(err, paint.ErrUnavailable) {
 			t.Errorf("got %v, want ErrUnavailable", err)
 		}
@@ -67,7 +67,7 @@ func TestUnavailable(t *testing.T) {
 	})
 	f.Start()
 	t.Run("RecoversAfterRestart", func(t *testing.T) {
-		if _, err := s.List(ctx, "alice"); err != nil {
+		if err := s.List(ctx, "alice", paint.Page{}, func(paint.Paint) error { return nil }); err != nil {
 			t.Errorf("got %v, want nil", err)
 		}
 	})
@@ -95,14 +95,14 @@ func TestForeignIDs(t *testing.T) {
 		{Key: "createdAt", Value: now}, {Key: "updatedAt", Value: now}}); err != nil {
 		t.Fatal(err)
 	}
-	created, err := s.Save(ctx, paint.Paint{OpenID: "alice", ID: "old", Actions: `[1]`, CreatedAt: now, UpdatedAt: now}, 10)
+	created, err := s.Save(ctx, paint.Paint{OpenID: "alice", ID: "old", Actions: `[1]`, CreatedAt: now, UpdatedAt: now}, paint.Limits{Paints: 10})
 	if err != nil || created {
 		t.Fatalf("replace: got created %v, %v; want a replace", created, err)
 	}
-	if _, err := s.Save(ctx, paint.Paint{OpenID: "alice", ID: "new", Actions: `[2]`, CreatedAt: now, UpdatedAt: now}, 10); err != nil {
+	if _, err := s.Save(ctx, paint.Paint{OpenID: "alice", ID: "new", Actions: `[2]`, CreatedAt: now, UpdatedAt: now}, paint.Limits{Paints: 10}); err != nil {
 		t.Fatal(err)
 	}
-	ps, err := s.List(ctx, "alice")
+	ps, err := listAll(ctx, s, "alice")
 	if err != nil || len(ps) != 2 {
 		t.Fatalf("list: got %v, %v; want 2 paints", ps, err)
 	}
@@ -119,7 +119,7 @@ func TestForeignIDs(t *testing.T) {
 			t.Errorf("delete %s: %v", id, err)
 		}
 	}
-	if ps, err := s.List(ctx, "alice"); err != nil || len(ps) != 0 {
+	if ps, err := listAll(ctx, s, "alice"); err != nil || len(ps) != 0 {
 		t.Errorf("after deletes: got %v, %v; want none", ps, err)
 	}
 }
@@ -134,7 +134,7 @@ func TestWritesInOrder(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().Truncate(time.Millisecond)
 	save := func(ctx context.Context, id, actions string) error {
-		_, err := s.Save(ctx, paint.Paint{OpenID: "alice", ID: id, Actions: actions, CreatedAt: now, UpdatedAt: now}, 0)
+		_, err := s.Save(ctx, paint.Paint{OpenID: "alice", ID: id, Actions: actions, CreatedAt: now, UpdatedAt: now}, paint.Limits{})
 		return err
 	}
 	giveUp := func(id, actions string) {
@@ -157,7 +157,7 @@ func TestWritesInOrder(t *testing.T) {
 	}
 	list := func() map[string]string {
 		t.Helper()
-		ps, err := s.List(ctx, "alice")
+		ps, err := listAll(ctx, s, "alice")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,4 +202,10 @@ func TestWritesInOrder(t *testing.T) {
 			t.Errorf("got paints %v, want only kept with its last acknowledged drawing [\"v4\"]", got)
 		}
 	})
+}
+
+func listAll(ctx context.Context, s *Store, openID string) ([]paint.Paint, error) {
+	var ps []paint.Paint
+	err := s.List(ctx, openID, paint.Page{}, func(p paint.Paint) error { ps = append(ps, p); return nil })
+	return ps, err
 }

@@ -1,9 +1,10 @@
 package paint
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 )
 
 // DefaultMaxActionsBytes is the size limit for Actions when the caller
@@ -21,6 +22,7 @@ const (
 	ReasonBadID           = "id is invalid"
 	ReasonActionsNotArray = "actions is not a JSON array"
 	ReasonActionsTooLarge = "actions is too large"
+	ReasonActionsNotUTF8  = "actions is not valid UTF-8"
 )
 
 // InvalidError reports a paint that Validate rejected. Reason is safe to
@@ -43,24 +45,66 @@ func Validate(p Paint, maxActionsBytes int) error {
 	if p.ID == "" || p.Actions == "" {
 		return &InvalidError{Reason: ReasonMissing}
 	}
-	if len(p.ID) > MaxIDLength {
-		return &InvalidError{Reason: ReasonBadID}
-	}
-	for i := 0; i < len(p.ID); i++ {
-		c := p.ID[i]
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
-		if !ok {
-			return &InvalidError{Reason: ReasonBadID}
-		}
+	if err := ValidateID(p.ID); err != nil {
+		return err
 	}
 	// Size first: json.Valid on a huge body is wasted work.
 	if len(p.Actions) > maxActionsBytes {
 		return &InvalidError{Reason: ReasonActionsTooLarge}
 	}
-	b := []byte(p.Actions)
-	trimmed := bytes.TrimLeft(b, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '[' || !json.Valid(b) {
+	return ValidateActions(p.Actions)
+}
+
+// ValidateID checks a paint id: 1 to MaxIDLength characters of
+// [A-Za-z0-9_-] (a UUID passes). It returns a *InvalidError or nil.
+func ValidateID(id string) error {
+	if id == "" {
+		return &InvalidError{Reason: ReasonMissing}
+	}
+	if len(id) > MaxIDLength {
+		return &InvalidError{Reason: ReasonBadID}
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+		if !ok {
+			return &InvalidError{Reason: ReasonBadID}
+		}
+	}
+	return nil
+}
+
+// ValidateActions checks that actions is one JSON array in valid UTF-8
+// (encoding/json would otherwise turn bad bytes into U+FFFD unseen, and
+// the drawing would change). It returns a *InvalidError or nil.
+func ValidateActions(actions string) error {
+	if !utf8.ValidString(actions) {
+		return &InvalidError{Reason: ReasonActionsNotUTF8}
+	}
+	trimmed := strings.TrimLeft(actions, jsonSpace)
+	if len(trimmed) == 0 || trimmed[0] != '[' || !json.Valid([]byte(actions)) {
 		return &InvalidError{Reason: ReasonActionsNotArray}
 	}
 	return nil
+}
+
+// jsonSpace is the whitespace JSON allows between tokens.
+const jsonSpace = " \t\r\n"
+
+// Concat returns the JSON array of the elements of the array stored
+// followed by those of the array added, keeping both texts as they are
+// except for the whitespace at the join: "[a,b]" + "[c]" = "[a,b,c]".
+// Both must be JSON arrays (ValidateActions); so is the result.
+func Concat(stored, added string) string {
+	head := strings.TrimRight(stored, jsonSpace)
+	head = strings.TrimRight(head[:len(head)-1], jsonSpace) // drop ']'
+	tail := strings.TrimLeft(added, jsonSpace)
+	tail = strings.TrimLeft(tail[1:], jsonSpace) // drop '['
+	if tail[0] == ']' {
+		return stored // nothing added
+	}
+	if strings.TrimLeft(head[1:], jsonSpace) == "" {
+		return head + tail // stored was empty: no comma
+	}
+	return head + "," + tail
 }

@@ -30,6 +30,7 @@ func TestValidate(t *testing.T) {
 		{"ErrActionsTrailing", Paint{ID: "a", Actions: `[] []`}, 0, ReasonActionsNotArray},
 		{"ErrActionsWhitespaceOnly", Paint{ID: "a", Actions: `   `}, 0, ReasonActionsNotArray},
 		{"ErrActionsTooLarge", Paint{ID: "a", Actions: "[" + strings.Repeat(" ", 9) + "]"}, 10, ReasonActionsTooLarge},
+		{"ErrActionsNotUTF8", Paint{ID: "a", Actions: "[\"\xff\"]"}, 0, ReasonActionsNotUTF8},
 		{"ErrActionsTooLargeDefault", Paint{ID: "a", Actions: "[" + strings.Repeat(" ", DefaultMaxActionsBytes) + "]"}, 0, ReasonActionsTooLarge},
 	}
 	for _, tt := range tests {
@@ -49,5 +50,25 @@ func TestValidate(t *testing.T) {
 				t.Errorf("got reason %q, want %q", inv.Reason, tt.reason)
 			}
 		})
+	}
+}
+
+func TestConcat(t *testing.T) {
+	tests := []struct{ stored, added, want string }{
+		{"[1,2]", "[3]", "[1,2,3]"},
+		{"[]", "[3]", "[3]"},
+		{"[1]", "[]", "[1]"},
+		{" [ 1 ,\n 2 ] ", " [ 3 , 4 ]\n", " [ 1 ,\n 2,3 , 4 ]\n"},
+		{"[ ]", " [ {\"a\":[1]} ]", "[{\"a\":[1]} ]"},
+		{`["]"]`, `["["]`, `["]","["]`},
+	}
+	for _, tt := range tests {
+		got := Concat(tt.stored, tt.added)
+		if got != tt.want {
+			t.Errorf("Concat(%q, %q): got %q, want %q", tt.stored, tt.added, got, tt.want)
+		}
+		if err := ValidateActions(got); err != nil {
+			t.Errorf("Concat(%q, %q) = %q: got %v, want a JSON array", tt.stored, tt.added, got, err)
+		}
 	}
 }

@@ -232,20 +232,36 @@ func (l *lazyPaints) get() (paint.Store, error) {
 	return l.store, nil
 }
 
-func (l *lazyPaints) List(ctx context.Context, openID string) ([]paint.Paint, error) {
+func (l *lazyPaints) List(ctx context.Context, openID string, page paint.Page, fn func(paint.Paint) error) error {
 	st, err := l.get()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return st.List(ctx, openID)
+	return st.List(ctx, openID, page, fn)
 }
 
-func (l *lazyPaints) Save(ctx context.Context, p paint.Paint, max int) (bool, error) {
+func (l *lazyPaints) Get(ctx context.Context, openID, id string) (paint.Paint, error) {
+	st, err := l.get()
+	if err != nil {
+		return paint.Paint{}, err
+	}
+	return st.Get(ctx, openID, id)
+}
+
+func (l *lazyPaints) Save(ctx context.Context, p paint.Paint, lim paint.Limits) (bool, error) {
 	st, err := l.get()
 	if err != nil {
 		return false, err
 	}
-	return st.Save(ctx, p, max)
+	return st.Save(ctx, p, lim)
+}
+
+func (l *lazyPaints) Append(ctx context.Context, openID, id string, rev int64, actions string, now time.Time, lim paint.Limits) (int64, error) {
+	st, err := l.get()
+	if err != nil {
+		return 0, err
+	}
+	return st.Append(ctx, openID, id, rev, actions, now, lim)
 }
 
 func (l *lazyPaints) Delete(ctx context.Context, openID, id string) error {

@@ -12,10 +12,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/yibi/yibi/internal/paint"
@@ -33,19 +34,39 @@ var migrations embed.FS
 type Store struct {
 	w *sql.DB
 	r *sql.DB
-	// list is List's query, prepared once on the read pool (database/sql
-	// prepares it again on each reader connection it runs on, once):
+	// Writes go to one committer goroutine, which runs the writes that
+	// arrive together in one transaction (group.go).
+	writes   chan *writeReq
+	stop     chan struct{}
+	stopped  chan struct{}
+	maxGroup int
+	stopOnce sync.Once
+	groups   atomic.Int64 // transactions committed, for tests
+	// The list statements, prepared once on the read pool (database/sql
+	// prepares them again on each reader connection they run on, once):
 	// compiling the SQL on every call took about a third of List's time.
-	list *sql.Stmt
+	listFirst, listAfter *sql.Stmt
 }
 
-// listQuery is List's SQL. It asks for the order that the index
-// paints_newest (open_id, created_at DESC, id) gives by itself; List then
-// puts paints created in the same millisecond in id DESC order. Asking
-// SQLite for "created_at DESC, id DESC" made it sort every result in a
-// temporary B-tree, which cost about 15% of a List.
-const listQuery = `SELECT id, actions, created_at, updated_at FROM paints
-	WHERE open_id = ? ORDER BY created_at DESC`
+// The list queries read one batch of a user's paints in the order of the
+// index paints_newest (open_id, created_at DESC, id DESC), so SQLite
+// neither sorts nor reads paints past the batch.
+const (
+	listColumns    = `SELECT id, actions, rev, created_at, updated_at FROM paints `
+	listFirstQuery = listColumns + `WHERE open_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`
+	listAfterQuery = listColumns + `WHERE open_id = ? AND (created_at < ? OR (created_at = ? AND id < ?))
+		ORDER BY created_at DESC, id DESC LIMIT ?`
+)
+
+// List reads in batches of at most listBatchRows paints, ending a batch
+// early once it holds listBatchBytes of actions. Between batches it holds
+// no connection, so fn (which writes to a client, maybe a slow one) never
+// keeps a reader from other requests, and a list's memory is about
+// listBatchBytes plus one paint, whatever the user's total.
+const (
+	listBatchRows  = 64
+	listBatchBytes = 1 << 20
+)
 
 var _ paint.Store = (*Store)(nil)
 
@@ -72,7 +93,8 @@ func Open(path string) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w}
+	s := &Store{w: w, writes: make(chan *writeReq), stop: make(chan struct{}), stopped: make(chan struct{}), maxGroup: MaxGroup}
+	go s.commitLoop()
 	// Migrate before opening readers, so they never see an old schema, and
 	// so the file exists in WAL mode before a reader opens it.
 	if err := s.migrate(context.Background()); err != nil {
@@ -91,7 +113,11 @@ func Open(path string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	if s.list, err = r.PrepareContext(context.Background(), listQuery); err != nil {
+	if s.listFirst, err = r.PrepareContext(context.Background(), listFirstQuery); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: prepare list: %w", err)
+	}
+	if s.listAfter, err = r.PrepareContext(context.Background(), listAfterQuery); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: prepare list: %w", err)
 	}
@@ -143,98 +169,217 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // List implements paint.Store.
-func (s *Store) List(ctx context.Context, openID string) ([]paint.Paint, error) {
-	rows, err := s.list.QueryContext(ctx, openID)
+func (s *Store) List(ctx context.Context, openID string, page paint.Page, fn func(paint.Paint) error) error {
+	after, left := page.After, page.Limit
+	for {
+		n := listBatchRows
+		if page.Limit > 0 {
+			n = min(n, left)
+		}
+		batch, full, err := s.listBatch(ctx, openID, after, n)
+		if err != nil {
+			return err
+		}
+		for _, p := range batch {
+			if err := fn(p); err != nil {
+				return err
+			}
+		}
+		left -= len(batch)
+		if !full || len(batch) == 0 || page.Limit > 0 && left == 0 {
+			return nil
+		}
+		c := paint.CursorOf(batch[len(batch)-1])
+		after = &c
+	}
+}
+
+// listBatch reads up to n paints after the cursor (from the newest if
+// nil), stopping once they hold listBatchBytes of actions. full reports
+// that more may follow.
+func (s *Store) listBatch(ctx context.Context, openID string, after *paint.Cursor, n int) (ps []paint.Paint, full bool, err error) {
+	var rows *sql.Rows
+	if after == nil {
+		rows, err = s.listFirst.QueryContext(ctx, openID, n)
+	} else {
+		ms := after.CreatedAt.UnixMilli()
+		rows, err = s.listAfter.QueryContext(ctx, openID, ms, ms, after.ID, n)
+	}
 	if err != nil {
-		return nil, wrap("list", err)
+		return nil, false, wrap("list", err)
 	}
 	defer rows.Close()
-	ps := []paint.Paint{}
+	size := 0
 	for rows.Next() {
 		p := paint.Paint{OpenID: openID}
 		var created, updated int64
-		if err := rows.Scan(&p.ID, &p.Actions, &created, &updated); err != nil {
-			return nil, wrap("list", err)
+		if err := rows.Scan(&p.ID, &p.Actions, &p.Rev, &created, &updated); err != nil {
+			return nil, false, wrap("list", err)
 		}
 		p.CreatedAt, p.UpdatedAt = time.UnixMilli(created), time.UnixMilli(updated)
 		ps = append(ps, p)
+		if size += len(p.Actions); size >= listBatchBytes {
+			return ps, true, nil
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, wrap("list", err)
+		return nil, false, wrap("list", err)
 	}
-	// Newest first; among paints created in the same millisecond, id DESC
-	// (the order of SQLite's BINARY collation, which Go's string order is).
-	for i := 0; i < len(ps); {
-		j := i + 1
-		for j < len(ps) && ps[j].CreatedAt.Equal(ps[i].CreatedAt) {
-			j++
-		}
-		if j-i > 1 {
-			slices.SortFunc(ps[i:j], func(a, b paint.Paint) int { return strings.Compare(b.ID, a.ID) })
-		}
-		i = j
-	}
-	return ps, nil
+	return ps, len(ps) == n, nil
 }
 
-// Save implements paint.Store. The existence check, the count and the write
-// run in one immediate transaction on the single writer connection, so the
-// limit is exact even under concurrent saves.
-func (s *Store) Save(ctx context.Context, p paint.Paint, max int) (created bool, err error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return false, wrap("save", err)
+// Get implements paint.Store.
+func (s *Store) Get(ctx context.Context, openID, id string) (paint.Paint, error) {
+	p := paint.Paint{OpenID: openID, ID: id}
+	var created, updated int64
+	err := s.r.QueryRowContext(ctx, `SELECT actions, rev, created_at, updated_at FROM paints WHERE open_id = ? AND id = ?`,
+		openID, id).Scan(&p.Actions, &p.Rev, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return paint.Paint{}, paint.ErrNotFound
 	}
-	defer func() {
+	if err != nil {
+		return paint.Paint{}, wrap("get", err)
+	}
+	p.CreatedAt, p.UpdatedAt = time.UnixMilli(created), time.UnixMilli(updated)
+	return p, nil
+}
+
+// current is what a write reads of the paint it writes.
+type current struct {
+	found   bool
+	rev     int64
+	size    int64
+	actions string // read only when asked for
+}
+
+// Save implements paint.Store. The read, the limit checks and the write
+// run in one immediate transaction on the single writer connection (with
+// the writes grouped with it, see group.go), so the limits are exact even
+// under concurrent saves.
+func (s *Store) Save(ctx context.Context, p paint.Paint, lim paint.Limits) (created bool, err error) {
+	err = s.write(ctx, "save", func(ctx context.Context, tx *sql.Tx) error {
+		cur, err := read(ctx, tx, p.OpenID, p.ID, false)
 		if err != nil {
-			tx.Rollback()
+			return err
 		}
-	}()
-	res, err := tx.ExecContext(ctx,
-		`UPDATE paints SET actions = ?, updated_at = ? WHERE open_id = ? AND id = ?`,
-		p.Actions, p.UpdatedAt.UnixMilli(), p.OpenID, p.ID)
-	if err != nil {
-		return false, wrap("save", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return false, wrap("save", err)
-	} else if n == 0 {
-		if max > 0 {
-			var count int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM paints WHERE open_id = ?`, p.OpenID).Scan(&count); err != nil {
-				return false, wrap("save", err)
-			}
-			if count >= max {
-				return false, paint.ErrLimit
-			}
+		if err := checkLimits(ctx, tx, p.OpenID, cur, int64(len(p.Actions)), lim); err != nil {
+			return err
 		}
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO paints (open_id, id, actions, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
-			p.OpenID, p.ID, p.Actions, p.CreatedAt.UnixMilli(), p.UpdatedAt.UnixMilli()); err != nil {
-			return false, wrap("save", err)
+		if cur.found {
+			_, err = tx.ExecContext(ctx,
+				`UPDATE paints SET actions = ?, size = ?, rev = rev + 1, updated_at = ? WHERE open_id = ? AND id = ?`,
+				p.Actions, len(p.Actions), p.UpdatedAt.UnixMilli(), p.OpenID, p.ID)
+			return err
 		}
 		created = true
+		return insert(ctx, tx, p)
+	})
+	return created, err
+}
+
+// Append implements paint.Store. The revision check and the write run in
+// one immediate transaction, and the UPDATE is conditional on the
+// revision read, so it holds against any other writer of the file.
+func (s *Store) Append(ctx context.Context, openID, id string, rev int64, actions string, now time.Time, lim paint.Limits) (newRev int64, err error) {
+	err = s.write(ctx, "append", func(ctx context.Context, tx *sql.Tx) error {
+		cur, err := read(ctx, tx, openID, id, true)
+		if err != nil {
+			return err
+		}
+		if !cur.found && rev == 0 {
+			if err := checkLimits(ctx, tx, openID, cur, int64(len(actions)), lim); err != nil {
+				return err
+			}
+			newRev = 1
+			return insert(ctx, tx, paint.Paint{OpenID: openID, ID: id, Actions: actions, CreatedAt: now, UpdatedAt: now})
+		}
+		if cur.rev != rev {
+			return &paint.ConflictError{Rev: cur.rev}
+		}
+		joined := paint.Concat(cur.actions, actions)
+		if lim.ActionsBytes > 0 && len(joined) > lim.ActionsBytes {
+			return paint.ErrTooLarge
+		}
+		if err := checkLimits(ctx, tx, openID, cur, int64(len(joined)), lim); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx,
+			`UPDATE paints SET actions = ?, size = ?, rev = rev + 1, updated_at = ? WHERE open_id = ? AND id = ? AND rev = ?`,
+			joined, len(joined), now.UnixMilli(), openID, id, rev)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			// Cannot happen inside the immediate transaction; kept so the
+			// contract does not rest on the locking alone.
+			return &paint.ConflictError{Rev: cur.rev}
+		}
+		newRev = rev + 1
+		return nil
+	})
+	return newRev, err
+}
+
+func read(ctx context.Context, tx *sql.Tx, openID, id string, withActions bool) (current, error) {
+	var cur current
+	var err error
+	if withActions {
+		err = tx.QueryRowContext(ctx, `SELECT rev, size, actions FROM paints WHERE open_id = ? AND id = ?`, openID, id).
+			Scan(&cur.rev, &cur.size, &cur.actions)
+	} else {
+		err = tx.QueryRowContext(ctx, `SELECT rev, size FROM paints WHERE open_id = ? AND id = ?`, openID, id).
+			Scan(&cur.rev, &cur.size)
 	}
-	if err := tx.Commit(); err != nil {
-		return false, wrap("save", err)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cur, nil
 	}
-	return created, nil
+	cur.found = err == nil
+	return cur, err
+}
+
+// checkLimits checks that writing size bytes to the paint cur describes
+// keeps the user within lim. A write that does not grow the user's bytes
+// always passes, so a user over a lowered quota can still shrink.
+func checkLimits(ctx context.Context, tx *sql.Tx, openID string, cur current, size int64, lim paint.Limits) error {
+	if lim.Paints <= 0 && lim.UserBytes <= 0 {
+		return nil
+	}
+	var count, total int64
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(size), 0) FROM paints WHERE open_id = ?`, openID).Scan(&count, &total); err != nil {
+		return err
+	}
+	if !cur.found && lim.Paints > 0 && count >= int64(lim.Paints) {
+		return paint.ErrLimit
+	}
+	if lim.UserBytes > 0 && size > cur.size && total-cur.size+size > lim.UserBytes {
+		return paint.ErrQuota
+	}
+	return nil
+}
+
+func insert(ctx context.Context, tx *sql.Tx, p paint.Paint) error {
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO paints (open_id, id, actions, size, rev, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)`,
+		p.OpenID, p.ID, p.Actions, len(p.Actions), p.CreatedAt.UnixMilli(), p.UpdatedAt.UnixMilli())
+	return err
 }
 
 // Delete implements paint.Store.
 func (s *Store) Delete(ctx context.Context, openID, id string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM paints WHERE open_id = ? AND id = ?`, openID, id)
-	if err != nil {
-		return wrap("delete", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return wrap("delete", err)
-	}
-	if n == 0 {
-		return paint.ErrNotFound
-	}
-	return nil
+	return s.write(ctx, "delete", func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM paints WHERE open_id = ? AND id = ?`, openID, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return paint.ErrNotFound
+		}
+		return nil
+	})
 }
 
 // Ping implements paint.Store: it runs a query on the read pool.
@@ -253,9 +398,13 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close implements paint.Store. It checkpoints the WAL (SQLite does so when
 // the last connection closes) so the data sits in the main file.
 func (s *Store) Close() error {
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.stopped // the group being written is committed first
 	var errs []error
-	if s.list != nil {
-		errs = append(errs, s.list.Close())
+	for _, st := range []*sql.Stmt{s.listFirst, s.listAfter} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
 	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
