@@ -18,7 +18,9 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/yibi/yibi/internal/api"
 	"github.com/yibi/yibi/internal/limit"
+	"github.com/yibi/yibi/wxsession"
 	"github.com/yibi/yibi/wxsession/redisstore"
 )
 
@@ -56,6 +58,11 @@ type Config struct {
 	StoreTimeout        time.Duration // YIBI_STORE_TIMEOUT, default 5s: one paint request's time budget at its store
 	DebugAddr           string        // YIBI_DEBUG_ADDR; host:port of a net/http/pprof listener, empty = none
 	SessionCacheEntries int           // YIBI_SESSION_CACHE_ENTRIES; with Redis, most sessions a process keeps, kept fresh by Redis; 0 = no cache
+	SessionSecret       string        // YIBI_SESSION_SECRET (secret, also _FILE); seals session_keys at rest; empty = derived from AppSecret
+	SessionIdle         time.Duration // YIBI_SESSION_IDLE, default 7 days: a v2 session unused this long ends
+	SessionMaxLifetime  time.Duration // YIBI_SESSION_MAX_LIFETIME, default 30 days: no v2 session lives longer
+	MaxSessionsPerUser  int           // YIBI_MAX_SESSIONS_PER_USER, default 5: v2 sessions per user, the oldest goes first
+	MaxUserBytes        int           // YIBI_MAX_USER_BYTES, default 16 MiB: all of one user's paints together
 }
 
 // Option describes one setting; the table drives file, environment and flag
@@ -158,6 +165,17 @@ var Options = func() []Option {
 	s, g = num(func(c *Config) *int { return &c.SessionCacheEntries })
 	add("session_cache_entries", "YIBI_SESSION_CACHE_ENTRIES",
 		"with Redis sessions (single node or Sentinel): most sessions each process keeps, so most checks need no Redis round trip; Redis tells every process at once when one changes (RESP3 client tracking); 0 = no cache", false, s, g)
+	s, g = str(func(c *Config) *string { return &c.SessionSecret })
+	add("session_secret", "YIBI_SESSION_SECRET",
+		"at least 32 bytes that seal each session's session_key at rest (also YIBI_SESSION_SECRET_FILE); empty = derived from app_secret. A new secret keeps sessions valid but makes their session_keys unreadable: decrypting then asks the user to log in again", true, s, g)
+	sd, gd = dur(func(c *Config) *time.Duration { return &c.SessionIdle })
+	add("session_idle", "YIBI_SESSION_IDLE", "a v2 (bearer token) session unused this long ends; each use extends it", false, sd, gd)
+	sd, gd = dur(func(c *Config) *time.Duration { return &c.SessionMaxLifetime })
+	add("session_max_lifetime", "YIBI_SESSION_MAX_LIFETIME", "no v2 session lives longer than this from its login, used or not", false, sd, gd)
+	s, g = num(func(c *Config) *int { return &c.MaxSessionsPerUser })
+	add("max_sessions_per_user", "YIBI_MAX_SESSIONS_PER_USER", "v2 sessions one user may have at once (phone, PC WeChat, …); a new login past it ends the oldest", false, s, g)
+	s, g = num(func(c *Config) *int { return &c.MaxUserBytes })
+	add("max_user_bytes", "YIBI_MAX_USER_BYTES", "bytes all of one user's paints may take together; a save or append past it answers 409 storage quota exceeded", false, s, g)
 	s, g = str(func(c *Config) *string { return &c.DebugAddr })
 	add("debug_addr", "YIBI_DEBUG_ADDR",
 		"host:port of a profiling listener (/debug/pprof/); empty = none; keep it off public networks", false, s, g)
@@ -179,6 +197,8 @@ func Default() Config {
 		WriteTimeout: 10 * time.Second, MinWriteRate: 16 << 10,
 		ExchangeTimeout: 5 * time.Second, StoreTimeout: 5 * time.Second,
 		SessionCacheEntries: redisstore.DefaultCacheEntries,
+		SessionIdle:         wxsession.DefaultIdleTimeout, SessionMaxLifetime: wxsession.DefaultMaxLifetime,
+		MaxSessionsPerUser: wxsession.DefaultMaxSessions, MaxUserBytes: api.DefaultMaxUserBytes,
 	}
 }
 
@@ -294,6 +314,18 @@ func (c Config) Validate() error {
 	}
 	if c.SessionTTL <= 0 {
 		bad("session_ttl must be positive")
+	}
+	if c.SessionSecret != "" && len(c.SessionSecret) < wxsession.MinSecretBytes {
+		bad("session_secret must be at least %d bytes", wxsession.MinSecretBytes)
+	}
+	if c.SessionIdle <= 0 || c.SessionMaxLifetime < c.SessionIdle {
+		bad("session_idle must be positive and at most session_max_lifetime")
+	}
+	if c.MaxSessionsPerUser < 1 {
+		bad("max_sessions_per_user must be 1 or more")
+	}
+	if c.MaxUserBytes < c.MaxActionsBytes {
+		bad("max_user_bytes must hold at least one paint (%d bytes)", c.MaxActionsBytes)
 	}
 	if c.SessionCacheEntries < 0 {
 		bad("session_cache_entries must be 0 (no cache) or positive")

@@ -57,6 +57,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// IsLogin tells the requests that count as logins; nil means those
+	// carrying X-WX-RawData (a v1 login). Others pass untouched.
+	IsLogin func(*http.Request) bool
 	// OnReject, if set, is called for every refused login with "ip" or
 	// "app" (for a metrics counter).
 	OnReject func(scope string)
@@ -78,9 +81,13 @@ func Logins(cfg Config) func(http.Handler) http.Handler {
 	if cfg.PerAppBurst > 0 {
 		appLim = NewLimiter(cfg.PerApp, cfg.PerAppBurst, 1, cfg.Now)
 	}
+	isLogin := cfg.IsLogin
+	if isLogin == nil {
+		isLogin = func(r *http.Request) bool { return r.Header.Get("X-WX-RawData") != "" }
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Header.Get("X-WX-RawData") == "" {
+			if !isLogin(r) {
 				next.ServeHTTP(w, r)
 				return
 			}

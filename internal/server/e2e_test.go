@@ -136,6 +136,37 @@ type client struct {
 	rawData   string
 	signature string
 	loggedIn  bool // the server accepted the code
+
+	// v2 clients log in with the code alone (POST /session/login) and
+	// send the token as Authorization: Bearer.
+	v2    bool
+	token string
+}
+
+// newV2Client is a mini program of today: wx.login, then a bearer token.
+func newV2Client(t *testing.T, serverURL, basePath string, sim *wechatsim.Remote, user string) *client {
+	c := newClient(t, serverURL, basePath, sim, user)
+	c.v2 = true
+	return c
+}
+
+// loginV2 is wx.login and POST {base}/session/login; it returns the
+// login's answer data.
+func (c *client) loginV2() map[string]any {
+	c.t.Helper()
+	code, err := c.sim.Login(context.Background(), c.user)
+	if err != nil {
+		c.t.Fatalf("sim login: %v", err)
+	}
+	b, _ := json.Marshal(map[string]string{"code": code})
+	a := do(c.t, "POST", c.api+"/session/login", nil, "application/json", bytes.NewReader(b))
+	data, _ := wantJSON(c.t, "v2 login", a)["data"].(map[string]any)
+	token, _ := data["token"].(string)
+	if a.status != http.StatusOK || token == "" {
+		c.t.Fatalf("v2 login: got %v, want 200 with a token", a)
+	}
+	c.code, c.token = code, token
+	return data
 }
 
 func newClient(t *testing.T, serverURL, basePath string, sim *wechatsim.Remote, user string) *client {
@@ -163,6 +194,12 @@ func (c *client) login() {
 }
 
 func (c *client) headers() http.Header {
+	if c.v2 {
+		if c.token == "" {
+			c.loginV2()
+		}
+		return http.Header{"Authorization": {"Bearer " + c.token}}
+	}
 	if c.code == "" {
 		c.login()
 	}

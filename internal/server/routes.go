@@ -45,7 +45,12 @@ func (s *Server) routes() (_ http.Handler, err error) {
 	mux.Handle("GET /metrics", met.Handler())
 	// The session layer guards the paint API only: health checks, metrics
 	// and static files never look at X-WX-* headers.
-	mux.Handle(base+"/session/", s.loginLimit(met)(session.Handler(noteUser(s.paintAPI(met, base)))))
+	// One login budget for both protocols: v1 logins carry X-WX-RawData
+	// on any session route, v2 logins are POSTs to the login route.
+	logins := s.loginLimit(met, base+"/session/login")
+	mux.Handle(base+"/session/", logins(session.Handler(noteUser(s.paintAPI(met, base)))))
+	mux.Handle("POST "+base+"/session/login", logins(session.LoginHandler()))
+	mux.Handle("POST "+base+"/session/logout", session.LogoutHandler())
 	if s.sim != nil {
 		mux.Handle(SimulatorPath+"/", http.StripPrefix(SimulatorPath, s.sim))
 	}
@@ -56,6 +61,15 @@ func (s *Server) routes() (_ http.Handler, err error) {
 	return track(s.log, met, lim, recoverPanics(s.log, routed(mux))), nil
 }
 
+// app returns the mini program's app id and secret: the configured ones,
+// or the simulator's development app's.
+func (s *Server) app() (appID, secret string) {
+	if s.cfg.AppID == "" {
+		return wechatsim.DevAppID, wechatsim.DevSecret
+	}
+	return s.cfg.AppID, s.cfg.AppSecret
+}
+
 // exchanger is the WeChat code exchange: the built-in simulator in
 // development mode (made here, mounted by routes), else WeChat.
 func (s *Server) exchanger() wxsession.Exchanger {
@@ -64,10 +78,7 @@ func (s *Server) exchanger() wxsession.Exchanger {
 	if !dev {
 		return &wechat.Client{AppID: cfg.AppID, Secret: cfg.AppSecret, BaseURL: cfg.WeChatAPIURL, HTTPClient: wechatHTTPClient()}
 	}
-	appID, secret := cfg.AppID, cfg.AppSecret
-	if appID == "" {
-		appID, secret = wechatsim.DevAppID, wechatsim.DevSecret
-	}
+	appID, secret := s.app()
 	s.sim = wechatsim.New(wechatsim.Config{Apps: map[string]string{appID: secret}})
 	s.log.Warn("development mode: logins are checked by the built-in WeChat simulator, not by WeChat; do not use in production",
 		"reason", why, "simulator", SimulatorPath+"/", "app_id", appID)
@@ -78,17 +89,33 @@ func (s *Server) exchanger() wxsession.Exchanger {
 // exchange, both measured.
 func (s *Server) sessionLayer(met *metrics.Metrics) (*wxsession.Middleware, error) {
 	cfg := s.cfg
+	exchange := met.Exchanger(s.exchanger())
+	appID, appSecret := s.app()
+	var secret []byte // empty: wxsession derives it from the app secret
+	if cfg.SessionSecret != "" {
+		secret = []byte(cfg.SessionSecret)
+	}
+	tokens, _ := s.sessions.store.(wxsession.TokenStore)
 	m, err := wxsession.New(wxsession.Config{
 		// AppID and AppSecret are not used for the exchange (Exchanger
-		// is set) but let the middleware scrub the secret from logs.
-		AppID:           cfg.AppID,
-		AppSecret:       cfg.AppSecret,
-		Exchanger:       met.Exchanger(s.exchanger()),
+		// is set): they let the middleware scrub the secret from logs
+		// and derive the sealing key when no session secret is set.
+		AppID:           appID,
+		AppSecret:       appSecret,
+		Secret:          secret,
+		Exchanger:       exchange,
 		Store:           met.SessionStore(s.sessions.store),
+		TokenStore:      tokens,
 		TTL:             cfg.SessionTTL,
+		IdleTimeout:     cfg.SessionIdle,
+		MaxLifetime:     cfg.SessionMaxLifetime,
+		MaxSessions:     cfg.MaxSessionsPerUser,
 		ExchangeTimeout: cfg.ExchangeTimeout,
 		Logger:          s.log,
 		OnLogin:         met.OnLogin,
+		Decrypt: func(sessionKey, encryptedData, iv string) ([]byte, error) {
+			return wechat.Decrypt(sessionKey, encryptedData, iv, appID)
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -108,6 +135,7 @@ func (s *Server) paintAPI(met *metrics.Metrics, base string) http.Handler {
 		OpenID:           openIDFromContext,
 		MaxActionsBytes:  cfg.MaxActionsBytes,
 		MaxPaintsPerUser: cfg.MaxPaintsPerUser,
+		MaxUserBytes:     int64(cfg.MaxUserBytes),
 		MaxBodyBytes:     cfg.MaxBodyBytes,
 		Logger:           s.log,
 		StoreTimeout:     cfg.StoreTimeout,
@@ -118,9 +146,13 @@ func (s *Server) paintAPI(met *metrics.Metrics, base string) http.Handler {
 	return h
 }
 
-// loginLimit is the login rate limit: off where the configured burst is 0.
-func (s *Server) loginLimit(met *metrics.Metrics) func(http.Handler) http.Handler {
+// loginLimit is the login rate limit, off where the configured burst is
+// 0, for v1 logins (X-WX-RawData) and POSTs to loginPath (v2).
+func (s *Server) loginLimit(met *metrics.Metrics, loginPath string) func(http.Handler) http.Handler {
 	return limit.Logins(limit.Config{TrustedProxies: loopback, OnReject: met.OnReject,
+		IsLogin: func(r *http.Request) bool {
+			return r.Header.Get("X-WX-RawData") != "" || (r.Method == http.MethodPost && r.URL.Path == loginPath)
+		},
 		PerIP: limit.DefaultPerIP, PerIPBurst: s.cfg.LoginBurstPerIP,
 		PerApp: limit.DefaultPerApp, PerAppBurst: s.cfg.LoginBurstPerApp})
 }
