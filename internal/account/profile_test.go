@@ -222,6 +222,25 @@ func TestProfile(t *testing.T) {
 				}
 			})
 		})
+		t.Run("SimulatorAvatar", func(t *testing.T) {
+			// The browser app uploads the simulator's chooseAvatar PNG.
+			in, err := wechatsim.Avatar("alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ct, b := upload(t, in, nil)
+			res, body := e.do("POST", base+"/session/profile", alice, ct, b)
+			got := meOf(t, wantStatus(t, res, body, 200, ""))
+			_, img := e.do("GET", got.AvatarURL, "", "", nil)
+			want, _ := png.Decode(bytes.NewReader(in))
+			m, err := png.Decode(bytes.NewReader(img))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Bounds() != want.Bounds() || m.At(20, 20) != want.At(20, 20) || m.At(0, 0) != want.At(0, 0) {
+				t.Errorf("got %v, want the simulator's %v picture back", m.Bounds(), want.Bounds())
+			}
+		})
 		t.Run("JPEGWithEXIFGPS", func(t *testing.T) {
 			in := exifJPEG(t)
 			if !bytes.Contains(in, []byte(gpsText)) {
