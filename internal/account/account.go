@@ -249,7 +249,7 @@ type flight struct {
 
 // do runs fn for key unless a call for key is running, in which case it
 // waits for that one (or ctx) and shares its result.
-func (f *flights) do(ctx context.Context, key, owner string, fn func() (profile.Phone, error)) (string, profile.Phone, error) {
+func (f *flights) do(ctx context.Context, key string, fn func() (string, profile.Phone, error)) (string, profile.Phone, error) {
 	f.mu.Lock()
 	if c, ok := f.m[key]; ok {
 		f.mu.Unlock()
@@ -262,7 +262,7 @@ func (f *flights) do(ctx context.Context, key, owner string, fn func() (profile.
 	}
 	// errFlightAborted stays if fn panics: the waiters must not take the
 	// zero Phone for an answer.
-	c := &flight{done: make(chan struct{}), owner: owner, err: errFlightAborted}
+	c := &flight{done: make(chan struct{}), err: errFlightAborted}
 	f.m[key] = c
 	f.mu.Unlock()
 	defer func() {
@@ -271,6 +271,6 @@ func (f *flights) do(ctx context.Context, key, owner string, fn func() (profile.
 		f.mu.Unlock()
 		close(c.done)
 	}()
-	c.ph, c.err = fn()
+	c.owner, c.ph, c.err = fn()
 	return c.owner, c.ph, c.err
 }

@@ -45,16 +45,16 @@ func (s *Service) phone(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hash := profile.CodeHash(in.Code)
-	owner, ph, found, err := s.cfg.Store.PhoneByCode(r.Context(), hash)
-	if err != nil {
-		s.storeFailed(w, r, err)
-		return
-	}
-	if !found {
-		owner, ph, err = s.phones.do(r.Context(), hash, openID, func() (profile.Phone, error) {
-			return s.exchangePhone(r.Context(), in.Code, hash, openID)
-		})
-	}
+	owner, ph, err := s.phones.do(r.Context(), hash, func() (string, profile.Phone, error) {
+		// In the flight, so that a request arriving just after another
+		// stored the answer finds it rather than spending the code again.
+		owner, ph, found, err := s.cfg.Store.PhoneByCode(r.Context(), hash)
+		if err != nil || found {
+			return owner, ph, err
+		}
+		ph, err = s.exchangePhone(r.Context(), in.Code, hash, openID)
+		return openID, ph, err
+	})
 	switch {
 	case errors.Is(err, profile.ErrCodeTaken) || (err == nil && owner != openID):
 		api.Fail(w, http.StatusForbidden, ReasonPhoneCodeOther)

@@ -167,6 +167,9 @@ func (s *Server) routes() (_ http.Handler, err error) {
 		Logger:           logger,
 		StoreTimeout:     cfg.StoreTimeout,
 	})
+	if paints, err = s.accountRoutes(base, paints); err != nil {
+		return nil, err
+	}
 	lim := limit.Config{TrustedProxies: loopback, OnReject: met.OnReject,
 		PerIPBurst: cfg.LoginBurstPerIP, PerAppBurst: cfg.LoginBurstPerApp}
 	if cfg.LoginBurstPerIP == 0 {
