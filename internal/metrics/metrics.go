@@ -35,6 +35,7 @@ type Metrics struct {
 	exchangeDur  *prometheus.HistogramVec
 	exchangeErrs *prometheus.CounterVec
 	rejections   *prometheus.CounterVec
+	paidCalls    prometheus.Counter
 }
 
 // New returns Metrics registered in a new registry, together with the Go
@@ -78,6 +79,10 @@ func New() *Metrics {
 			Name: "yibi_wechat_exchange_errors_total",
 			Help: `Failed WeChat exchanges by errcode ("none" for transport errors).`,
 		}, []string{"errcode"}),
+		paidCalls: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "yibi_wechat_phone_paid_calls_total",
+			Help: "Phone code exchanges WeChat answered with a number (each one is charged).",
+		}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "yibi_rate_limit_rejections_total",
 			Help: `Logins refused by the rate limiter, by scope ("ip", "app").`,
@@ -87,9 +92,32 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.httpDuration, m.logins, m.loginDur,
-		m.storeOps, m.storeErrors, m.exchangeDur, m.exchangeErrs, m.rejections,
+		m.storeOps, m.storeErrors, m.exchangeDur, m.exchangeErrs, m.rejections, m.paidCalls,
 	)
 	return m
+}
+
+// OnPaidCall counts one phone code exchange WeChat answered with a number:
+// WeChat charges for each.
+func (m *Metrics) OnPaidCall() { m.paidCalls.Inc() }
+
+// WeChatTokens exports the access token source's counters: fetches and
+// force_refresh calls (WeChat allows 20 a day), read when scraped.
+func (m *Metrics) WeChatTokens(stats func() wechat.TokenStats) {
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "yibi_wechat_token_fetches_total",
+			Help: "Access tokens fetched from WeChat by this process.",
+		}, func() float64 { return float64(stats().Fetches) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "yibi_wechat_token_force_refreshes_total",
+			Help: "stable_token force_refresh calls by this process (WeChat allows 20 a day per app).",
+		}, func() float64 { return float64(stats().ForceRefreshes) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "yibi_wechat_token_force_refreshes_denied_total",
+			Help: "force_refresh calls this process did not make because the day's budget or the 30 s gap did not allow them.",
+		}, func() float64 { return float64(stats().ForceRefreshDenied) }),
+	)
 }
 
 // Registry returns the registry the metrics are in, for registering more.

@@ -27,11 +27,18 @@ func (s *Server) routes() (_ http.Handler, err error) {
 		}
 	}()
 	met := metrics.New()
-	session, err := s.sessionLayer(met)
+	base := strings.TrimSuffix(s.cfg.RouteBasePath, "/") // "/" means no prefix
+	exchange := met.Exchanger(s.exchanger())             // makes the simulator in development mode
+	keys := &sessionKeys{}
+	acct, wx, err := s.account(met, base, keys)
 	if err != nil {
 		return nil, err
 	}
-	base := strings.TrimSuffix(s.cfg.RouteBasePath, "/") // "/" means no prefix
+	session, err := s.sessionLayer(met, exchange, acct, keyChecker{wx})
+	if err != nil {
+		return nil, err
+	}
+	keys.m = session
 	app, err := web.Routes(clients.Web, base)
 	if err != nil {
 		return nil, fmt.Errorf("server: browser app: %w", err)
@@ -48,7 +55,7 @@ func (s *Server) routes() (_ http.Handler, err error) {
 	// One login budget for both protocols: v1 logins carry X-WX-RawData
 	// on any session route, v2 logins are POSTs to the login route.
 	logins := s.loginLimit(met, base+"/session/login")
-	mux.Handle(base+"/session/", logins(session.Handler(noteUser(s.paintAPI(met, base)))))
+	mux.Handle(base+"/session/", logins(session.Handler(noteUser(acct.Handler(s.paintAPI(met, base))))))
 	mux.Handle("POST "+base+"/session/login", logins(session.LoginHandler()))
 	mux.Handle("POST "+base+"/session/logout", session.LogoutHandler())
 	if s.sim != nil {
@@ -86,10 +93,10 @@ func (s *Server) exchanger() wxsession.Exchanger {
 }
 
 // sessionLayer is the wxsession middleware over the configured store and
-// exchange, both measured.
-func (s *Server) sessionLayer(met *metrics.Metrics) (*wxsession.Middleware, error) {
+// exchange (both measured), with the account service's profiles in its
+// login answers and WeChat's checksession to tell a stale session_key.
+func (s *Server) sessionLayer(met *metrics.Metrics, exchange wxsession.Exchanger, profiles wxsession.ProfileSource, checker wxsession.SessionKeyChecker) (*wxsession.Middleware, error) {
 	cfg := s.cfg
-	exchange := met.Exchanger(s.exchanger())
 	appID, appSecret := s.app()
 	var secret []byte // empty: wxsession derives it from the app secret
 	if cfg.SessionSecret != "" {
@@ -100,19 +107,21 @@ func (s *Server) sessionLayer(met *metrics.Metrics) (*wxsession.Middleware, erro
 		// AppID and AppSecret are not used for the exchange (Exchanger
 		// is set): they let the middleware scrub the secret from logs
 		// and derive the sealing key when no session secret is set.
-		AppID:           appID,
-		AppSecret:       appSecret,
-		Secret:          secret,
-		Exchanger:       exchange,
-		Store:           met.SessionStore(s.sessions.store),
-		TokenStore:      tokens,
-		TTL:             cfg.SessionTTL,
-		IdleTimeout:     cfg.SessionIdle,
-		MaxLifetime:     cfg.SessionMaxLifetime,
-		MaxSessions:     cfg.MaxSessionsPerUser,
-		ExchangeTimeout: cfg.ExchangeTimeout,
-		Logger:          s.log,
-		OnLogin:         met.OnLogin,
+		AppID:             appID,
+		AppSecret:         appSecret,
+		Secret:            secret,
+		Exchanger:         exchange,
+		Store:             met.SessionStore(s.sessions.store),
+		TokenStore:        tokens,
+		TTL:               cfg.SessionTTL,
+		IdleTimeout:       cfg.SessionIdle,
+		MaxLifetime:       cfg.SessionMaxLifetime,
+		MaxSessions:       cfg.MaxSessionsPerUser,
+		ExchangeTimeout:   cfg.ExchangeTimeout,
+		Logger:            s.log,
+		OnLogin:           met.OnLogin,
+		Profiles:          profiles,
+		SessionKeyChecker: checker,
 		Decrypt: func(sessionKey, encryptedData, iv string) ([]byte, error) {
 			return wechat.Decrypt(sessionKey, encryptedData, iv, appID)
 		},

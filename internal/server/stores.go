@@ -44,7 +44,8 @@ const (
 // wxsession.Store: a ping for /readyz and a close.
 type sessionBackend struct {
 	store wxsession.Store
-	kind  string // "memory" or "redis", for the start-up log
+	redis redis.UniversalClient // nil for memory sessions
+	kind  string                // "memory" or "redis", for the start-up log
 	ping  func(context.Context) error
 	close func() error
 }
@@ -73,6 +74,7 @@ func openSessions(cfg config.Config, logger *slog.Logger) (*sessionBackend, erro
 	rs := redisstore.New(client, redisstore.Options{CacheEntries: entries})
 	return &sessionBackend{
 		store: rs,
+		redis: client,
 		kind:  kind,
 		ping:  func(ctx context.Context) error { return client.Ping(ctx).Err() },
 		close: func() error { return errors.Join(rs.Close(), client.Close()) },

@@ -15,8 +15,10 @@
 //     (a one-time code for a simulated user), POST /sim/userinfo is
 //     wx.getUserInfo (rawData signed with the current session_key), POST
 //     /sim/phonenumber is the getPhoneNumber button (a code, and the old
-//     flow's encryptedData), POST /sim/werun is wx.getWeRunData. GET
-//     /sim/users lists the users that logged in.
+//     flow's encryptedData), POST /sim/werun is wx.getWeRunData, GET
+//     /sim/avatar?user= is the picture chooseAvatar gives (a PNG per
+//     user). GET /sim/users lists the users that logged in. A v2 login
+//     needs only the /sim/login code: jscode2session takes it alone.
 //   - Switches and counters for tests: POST /sim/fault (an errcode such as
 //     -1 or 45011 for every server call, a delay that hangs them, access
 //     tokens rotated behind their holders' backs) and GET /sim/stats.
@@ -419,6 +421,8 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			data, iv, err := s.WeRunData(app, user)
 			return map[string]string{"errMsg": "getWeRunData:ok", "encryptedData": data, "iv": iv}, err
 		})
+	case "/sim/avatar":
+		serveAvatar(w, r)
 	case "/sim/stats":
 		if r.Method != http.MethodGet {
 			methodNotAllowed(w, "GET", "stats")
