@@ -94,7 +94,7 @@ func newEnv(t *testing.T, store profile.Store, opts ...func(*Config)) *env {
 	e.client.Tokens = wechat.NewTokenSource(e.client, wechat.TokenOptions{})
 	e.sessions = memstore.New()
 	t.Cleanup(func() { e.sessions.Close() })
-	e.keys = &testKeys{sessions: e.sessions, client: e.client}
+	e.keys = &testKeys{}
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := Config{
 		Store: store, BasePath: base, Phones: e.client, Keys: e.keys,
@@ -104,10 +104,18 @@ func newEnv(t *testing.T, store profile.Store, opts ...func(*Config)) *env {
 		o(&cfg)
 	}
 	e.svc = New(cfg)
-	mw, err := wxsession.New(wxsession.Config{Exchanger: e.sim.Exchanger(appID, secret), Store: e.sessions, Logger: logger})
+	mw, err := wxsession.New(wxsession.Config{
+		AppSecret: secret, Exchanger: &recordingExchanger{e.sim.Exchanger(appID, secret), e.keys},
+		Store: e.sessions, Logger: logger,
+		Decrypt: func(sessionKey, data, iv string) ([]byte, error) {
+			return wechat.Decrypt(sessionKey, data, iv, appID)
+		},
+		SessionKeyChecker: checker{e.client},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.keys.m = mw
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
 	e.srv = httptest.NewServer(mw.Handler(e.svc.Handler(next)))
 	t.Cleanup(e.srv.Close)
@@ -120,33 +128,42 @@ func newEnv(t *testing.T, store profile.Store, opts ...func(*Config)) *env {
 	return e
 }
 
-// testKeys is the session_key access that the session library provides
-// after v2 (m.Decrypt): the request's session's key, read from the real
-// session store, used with wechat.Decrypt, and checked with WeChat's
-// checksession when decryption fails.
+// testKeys is the session library's decryption (m.Decrypt, as yibi
+// wires it); it also keeps the session_key WeChat gave each user, which
+// tests use to encrypt as WeChat would.
 type testKeys struct {
-	sessions *memstore.Store
-	client   *wechat.Client
-	codes    sync.Map // openId → its session's code
+	m    *wxsession.Middleware
+	keys sync.Map // openId → the session_key of its latest exchange
 }
 
 func (k *testKeys) Decrypt(ctx context.Context, data, iv string) ([]byte, error) {
-	u, ok := wxsession.FromContext(ctx)
-	if !ok {
-		return nil, fmt.Errorf("testKeys: no user")
+	return k.m.Decrypt(ctx, data, iv)
+}
+
+// recordingExchanger is the simulator's exchange, noting the session_key
+// it hands out (the server keeps it sealed).
+type recordingExchanger struct {
+	wxsession.Exchanger
+	keys *testKeys
+}
+
+func (x *recordingExchanger) Exchange(ctx context.Context, code string) (wechat.Session, error) {
+	s, err := x.Exchanger.Exchange(ctx, code)
+	if err == nil {
+		x.keys.keys.Store(s.OpenID, s.SessionKey)
 	}
-	code, _ := k.codes.Load(u.OpenID)
-	sess, found, err := k.sessions.Get(ctx, code.(string))
-	if err != nil || !found {
-		return nil, fmt.Errorf("testKeys: session: %v %v", found, err)
+	return s, err
+}
+
+// checker is WeChat's checksession through the real client.
+type checker struct{ c *wechat.Client }
+
+func (k checker) CheckSessionKey(ctx context.Context, openID, sessionKey string) (bool, error) {
+	err := k.c.CheckSession(ctx, openID, sessionKey)
+	if errors.Is(err, wechat.ErrSessionKeyStale) {
+		return false, nil
 	}
-	out, err := wechat.Decrypt(sess.SessionKey, data, iv, appID)
-	if errors.Is(err, wechat.ErrBadPadding) || errors.Is(err, wechat.ErrNotJSON) {
-		if cerr := k.client.CheckSession(ctx, u.OpenID, sess.SessionKey); cerr != nil {
-			return nil, fmt.Errorf("%w (%w)", cerr, err)
-		}
-	}
-	return out, err
+	return err == nil, err
 }
 
 // login logs user in with the 2016 headers (wx.login, wx.getUserInfo)
@@ -169,7 +186,6 @@ func (e *env) login(user string) string {
 	if res.StatusCode != http.StatusOK {
 		e.t.Fatalf("login %s: got %d %s, want 200", user, res.StatusCode, body)
 	}
-	e.keys.codes.Store(wechatsim.OpenID(appID, user), code)
 	return code
 }
 

@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
-	"github.com/yibi/yibi/internal/account"
 	"github.com/yibi/yibi/internal/config"
 	"github.com/yibi/yibi/internal/testenv"
 	"github.com/yibi/yibi/wechat/wechatsim"
@@ -84,9 +84,20 @@ func testAccountRoutes(t *testing.T, cfg config.Config) {
 		t.Errorf("me: got %v, want the profile with hasPhone", a)
 	}
 
-	// Not wired until the session library gives the session_key's use.
+	// wx.getWeRunData, decrypted with the session's sealed session_key.
+	run := do(t, "POST", s.URL()+SimulatorPath+"/sim/werun", nil, "application/x-www-form-urlencoded",
+		strings.NewReader(url.Values{"user": {"account e2e"}}.Encode()))
+	var enc struct{ EncryptedData, IV string }
+	if err := json.Unmarshal(run.body, &enc); err != nil || enc.EncryptedData == "" {
+		t.Fatalf("sim werun: got %v", run)
+	}
+	b, _ := json.Marshal(map[string]string{"encryptedData": enc.EncryptedData, "iv": enc.IV})
+	a = do(t, "POST", api+"decrypt", c.headers(), "application/json", bytes.NewReader(b))
+	if a.status != http.StatusOK || !strings.Contains(string(a.body), "stepInfoList") || strings.Contains(string(a.body), "watermark") {
+		t.Errorf("decrypt: got %v, want 200 with the WeRun data, no watermark", a)
+	}
 	a = do(t, "POST", api+"decrypt", c.headers(), "application/json", strings.NewReader(`{"encryptedData":"AAAA","iv":"AAAA"}`))
-	if a.status != http.StatusServiceUnavailable || !strings.Contains(string(a.body), account.ReasonNotConfigured) {
-		t.Errorf("decrypt: got %v, want 503 %q", a, account.ReasonNotConfigured)
+	if a.status != http.StatusBadRequest {
+		t.Errorf("decrypt of garbage: got %v, want 400", a)
 	}
 }

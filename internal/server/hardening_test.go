@@ -88,6 +88,7 @@ func TestSlowReaderCutOff(t *testing.T) {
 	logger, _ := testLogger(t)
 	cfg := testConfig(t)
 	cfg.MaxActionsBytes, cfg.MaxBodyBytes = 4<<20, 10<<20
+	cfg.MaxUserBytes = 32 << 20 // five 4 MiB drawings
 	cfg.WriteTimeout, cfg.MinWriteRate = 300*time.Millisecond, 64<<20
 	s := start(t, cfg, logger)
 	c := newClient(t, s.URL(), "/applet", devSim(s.URL()), "slow-reader")
@@ -118,7 +119,13 @@ func TestSlowReaderCutOff(t *testing.T) {
 		t.Fatalf("reading the head: %v", err)
 	}
 	got, err := io.Copy(io.Discard, resp.Body)
-	if resp.ContentLength <= 0 || got >= resp.ContentLength {
+	// A list this size is streamed (chunked): cut off, its last chunk
+	// never comes and the read ends in an unexpected EOF.
+	cut := err != nil && got < 5*4<<20
+	if resp.ContentLength > 0 {
+		cut = got < resp.ContentLength
+	}
+	if !cut {
 		t.Errorf("got %d of %d bytes (err %v), want the answer cut off before its end", got, resp.ContentLength, err)
 	}
 	if ne, ok := err.(net.Error); ok && ne.Timeout() {
