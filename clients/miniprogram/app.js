@@ -1,6 +1,6 @@
 // 一笔到底: draw with one stroke at a time, keep your drawings on a Yibi
 // server. The session (login headers, retries) is handled by lib/wxsession.
-const config = require('./config.js');
+import config from './config.js';
 
 App({
   globalData: {

@@ -1,7 +1,6 @@
-'use strict';
-const test = require('node:test');
-const assert = require('node:assert/strict');
-const actions = require('../miniprogram/lib/actions.js');
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import actions from '../miniprogram/lib/actions.js';
 
 // ctxAndLog makes a CanvasRenderingContext2D stand-in that logs every method
 // call and property write, in order.

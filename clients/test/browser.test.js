@@ -1,17 +1,16 @@
-'use strict';
 // The browser app in Chromium (Playwright) against a real yibi. Saves
 // screenshots to clients/test-output/.
-const test = require('node:test');
-const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
-const fs = require('node:fs');
-const path = require('node:path');
-const wxsession = require('../miniprogram/lib/wxsession.js');
-const { createSimPlatform } = require('../miniprogram/lib/simplatform.js');
-const { startYibi, required } = require('./yibi.js');
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import wxsession from '../miniprogram/lib/wxsession.js';
+import { createSimPlatform } from '../web/simplatform.js';
+import { startYibi, required } from './yibi.js';
 
 const CHROMIUM = process.env.YIBI_CHROMIUM || '/usr/bin/chromium';
-const OUT = path.join(__dirname, '..', 'test-output');
+const OUT = path.join(import.meta.dirname, '..', 'test-output');
 
 // inkOf counts the non-transparent pixels of a canvas, and the red ones.
 async function inkOf(locator) {
@@ -49,6 +48,10 @@ async function drawStroke(page, color, offset = 0) {
   await page.mouse.up();
 }
 
+function waitSaved(page) {
+  return page.waitForFunction(() => document.querySelector('[data-testid="save-state"]').dataset.state === 'saved');
+}
+
 async function expectTiles(page, n) {
   await page.waitForSelector('[data-testid="gallery"][data-state="ready"]', { timeout: 10000 });
   await page.waitForFunction((want) => document.querySelectorAll('[data-testid="paint-tile"]').length === want, n, { timeout: 10000 })
@@ -65,7 +68,7 @@ test('browser app in Chromium against a real yibi', { timeout: 180000 }, async (
   }
   const srv = await startYibi(t);
   if (!srv) return;
-  const { chromium } = require('playwright-core');
+  const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -78,7 +81,7 @@ test('browser app in Chromium against a real yibi', { timeout: 180000 }, async (
 
   for (const [name, viewport, mobile] of [['desktop', { width: 1100, height: 820 }, false], ['phone', { width: 390, height: 844 }, true]]) {
     await t.test(`${name}: draw, save, see the thumbnail, reload, switch user, delete`, async () => {
-      const context = await browser.newContext({ viewport, isMobile: mobile, hasTouch: mobile, deviceScaleFactor: mobile ? 2 : 1 });
+      const context = await browser.newContext({ viewport, isMobile: mobile, hasTouch: mobile, deviceScaleFactor: mobile ? 2 : 1, locale: mobile ? 'zh-CN' : 'en-US' });
       const page = await context.newPage();
       const errors = [];
       page.on('pageerror', (e) => errors.push(e.message));
@@ -86,16 +89,19 @@ test('browser app in Chromium against a real yibi', { timeout: 180000 }, async (
         await page.goto(srv.url + '/');
         await createUser(page, `${alice}-${name}`);
         await expectTiles(page, 0);
-        assert.match(await page.getByTestId('gallery-state').textContent(), /No drawings yet/);
+        // The phone asks for Chinese, the desktop for English.
+        assert.match(await page.getByTestId('gallery-state').textContent(), mobile ? /还没有画/ : /No drawings yet/);
+        assert.equal(await page.evaluate(() => document.documentElement.lang), mobile ? 'zh-CN' : 'en');
 
         await page.getByTestId('new-paint').click();
         await page.getByTestId('draw-screen').waitFor();
         await page.waitForSelector('[data-testid="draw-canvas"]:not(.loading)');
         await drawStroke(page, '#FF0000');
-        await page.waitForFunction(() => /^saved$/.test(document.querySelector('[data-testid="save-state"]').textContent));
+        await waitSaved(page);
+        assert.equal(await page.getByTestId('save-state').textContent(), mobile ? '已保存' : 'saved');
         await drawStroke(page, '#0000FF', 0.3);
         await drawStroke(page, '#008000', 0.5);
-        await page.waitForFunction(() => /^saved$/.test(document.querySelector('[data-testid="save-state"]').textContent));
+        await waitSaved(page);
         const board = await inkOf(page.getByTestId('draw-canvas'));
         assert.ok(board.red > 0, `draw canvas has no red ink: ${JSON.stringify(board)}`);
         await page.screenshot({ path: path.join(OUT, `${name}-draw.png`) });

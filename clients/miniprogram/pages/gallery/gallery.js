@@ -1,7 +1,8 @@
-// The gallery: the user's drawings as thumbnails at one third scale, a "+"
-// tile for a new drawing, long press to delete.
-const wxsession = require('../../lib/wxsession.js');
-const actions = require('../../lib/actions.js');
+// The gallery: the user's drawings as thumbnails (the 375 × 500 drawing
+// space scaled to the tile), a "+" tile for a new drawing, long press to
+// delete.
+import wxsession from '../../lib/wxsession.js';
+import actions from '../../lib/actions.js';
 
 function pixelRatio() {
   const info = wx.getWindowInfo ? wx.getWindowInfo() : wx.getSystemInfoSync();
@@ -44,7 +45,7 @@ Page({
     wx.stopPullDownRefresh();
   },
 
-  // drawThumbnails replays every paint onto its <canvas type="2d"> at 1/3.
+  // drawThumbnails replays every paint onto its <canvas type="2d">, scaled to the tile.
   drawThumbnails() {
     const paints = getApp().globalData.paints;
     const dpr = pixelRatio();
@@ -60,7 +61,7 @@ Page({
           canvas.height = r.height * dpr;
           const ctx = canvas.getContext('2d');
           ctx.scale(dpr, dpr);
-          actions.replay(ctx, paints[id], { scale: actions.THUMBNAIL_SCALE });
+          actions.replay(ctx, paints[id], { scale: actions.scaleFor(r.width) });
         });
     });
   },
