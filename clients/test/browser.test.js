@@ -26,6 +26,37 @@ async function inkOf(locator) {
   });
 }
 
+// inkStats reads a canvas: red pixels, ink pixels (any non-transparent,
+// non-white), and the red pixels' centre relative to the canvas size.
+async function inkStats(locator) {
+  return locator.evaluate((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let red = 0;
+    let ink = 0;
+    let sx = 0;
+    let sy = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      const white = d[i] > 240 && d[i + 1] > 240 && d[i + 2] > 240;
+      if (d[i + 3] > 128 && !white) ink++;
+      if (d[i + 3] > 128 && d[i] > 200 && d[i + 1] < 80 && d[i + 2] < 80) {
+        red++;
+        sx += (i / 4) % c.width;
+        sy += Math.floor(i / 4 / c.width);
+      }
+    }
+    return { red, ink, cx: red ? sx / red / c.width : 0, cy: red ? sy / red / c.height : 0 };
+  });
+}
+
+// line draws a straight stroke between two points given as fractions of the board.
+async function line(page, [x0, y0], [x1, y1]) {
+  const box = await page.getByTestId('draw-canvas').boundingBox();
+  await page.mouse.move(box.x + box.width * x0, box.y + box.height * y0);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * x1, box.y + box.height * y1, { steps: 12 });
+  await page.mouse.up();
+}
+
 async function createUser(page, name) {
   await page.getByTestId('switch-user').click().catch(() => {});
   await page.getByTestId('users-screen').waitFor();
@@ -140,6 +171,146 @@ test('browser app in Chromium against a real yibi', { timeout: 180000 }, async (
       }
     });
   }
+
+  // savedPaint reads a paint as the server has it.
+  const savedPaint = async (user, id) => {
+    const c = wxsession.createClient({ platform: createSimPlatform({ base: srv.url, user }) });
+    const res = await c.requestAsync({ url: '/applet/session/paints/list' });
+    const p = res.data.data.find((x) => x.id === id);
+    return p ? JSON.parse(p.actions) : null;
+  };
+  const paintId = (page) => page.evaluate(() => location.hash.split('/').pop());
+
+  await t.test('tools: widths, eraser, undo (button and Ctrl+Z), clear; saved and replayed after reload', async () => {
+    const user = 'tools-' + run;
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2, locale: 'zh-CN' });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await page.goto(srv.url + '/');
+      await createUser(page, user);
+      await page.getByTestId('new-paint').click();
+      await page.waitForSelector('[data-testid="draw-canvas"]:not(.loading)');
+      const board = page.getByTestId('draw-canvas');
+      assert.equal(await page.getByTestId('undo').isDisabled(), true, 'nothing to undo yet');
+      assert.equal(await page.getByTestId('clear').isDisabled(), true, 'nothing to clear yet');
+
+      // Every control is a 44 px target.
+      for (const id of ['color-FF0000', 'width-2', 'width-12', 'eraser', 'undo', 'clear', 'back']) {
+        const b = await page.getByTestId(id).boundingBox();
+        assert.ok(b.width >= 44 && b.height >= 44, `${id} is ${b.width}×${b.height}`);
+      }
+
+      // Widths: the same line at width 2 and 12.
+      await page.getByTestId('color-FF0000').click();
+      await page.getByTestId('width-2').click();
+      await line(page, [0.2, 0.3], [0.8, 0.3]);
+      const thin = await inkStats(board);
+      await page.getByTestId('undo').click();
+      assert.equal((await inkStats(board)).red, 0, 'undo button took the stroke back');
+      await page.getByTestId('width-12').click();
+      await line(page, [0.2, 0.3], [0.8, 0.3]);
+      const thick = await inkStats(board);
+      assert.ok(thick.red > thin.red * 4, `width 12 (${thick.red} px) not much wider than width 2 (${thin.red} px)`);
+
+      // Ctrl+Z undoes; the undo is appended, so it is saved too.
+      await page.keyboard.press('Control+z');
+      assert.equal((await inkStats(board)).red, 0, 'Ctrl+Z took the stroke back');
+      await line(page, [0.2, 0.5], [0.8, 0.5]);
+      const before = await inkStats(board);
+
+      // The eraser over the middle of the red line removes red ink.
+      await page.getByTestId('eraser').click();
+      assert.equal(await page.getByTestId('eraser').getAttribute('aria-pressed'), 'true');
+      await line(page, [0.5, 0.4], [0.5, 0.6]);
+      const erased = await inkStats(board);
+      assert.ok(erased.red < before.red - 50, `eraser removed too little red: ${before.red} → ${erased.red}`);
+
+      // Clear hides everything; undo brings it back.
+      await page.getByTestId('clear').click();
+      assert.equal((await inkStats(board)).ink, 0, 'clear left ink');
+      assert.equal(await page.getByTestId('clear').isDisabled(), true);
+      await page.getByTestId('undo').click();
+      // A replay draws each stroke as one path where the live drawing drew
+      // segments: the anti-aliased edges may differ by a few pixels.
+      const restored = await inkStats(board);
+      assert.ok(Math.abs(restored.red - erased.red) < erased.red * 0.02, `undo after clear: ${restored.red} red px, was ${erased.red}`);
+      await waitSaved(page);
+      assert.equal(await page.getByTestId('save-state').textContent(), '已保存');
+
+      const id = await paintId(page);
+      const saved = await savedPaint(user, id);
+      assert.deepEqual(saved[0], { method: 'space', data: [375, 500] });
+      assert.deepEqual(saved.filter((x) => ['undo', 'clear'].includes(x.method)).map((x) => x.method), ['undo', 'undo', 'clear', 'undo']);
+      assert.deepEqual(saved.filter((x) => x.method === 'setLineWidth').map((x) => x.data[0]), [2, 12, 12, 20]);
+
+      await page.reload();
+      await page.waitForSelector('[data-testid="draw-canvas"]:not(.loading)');
+      const reloaded = await inkStats(board);
+      assert.equal(reloaded.red, restored.red, 'the reloaded drawing matches what was drawn');
+      await page.screenshot({ path: path.join(OUT, 'phone-tools.png') });
+      if (process.env.YIBI_SCREENSHOT_DIR) await page.screenshot({ path: path.join(process.env.YIBI_SCREENSHOT_DIR, 'draw-phone.png') });
+      assert.deepEqual(errors, [], 'page errors');
+    } finally {
+      await context.close();
+    }
+  });
+
+  await t.test('one drawing space: the same stroke on two canvas sizes records and shows the same drawing', async () => {
+    const user = 'space-' + run;
+    const sizes = [
+      { name: 'desktop', viewport: { width: 1100, height: 900 }, deviceScaleFactor: 1 },
+      { name: 'phone', viewport: { width: 360, height: 700 }, deviceScaleFactor: 3 },
+    ];
+    const seen = [];
+    let firstId = null;
+    for (const size of sizes) {
+      const context = await browser.newContext({ viewport: size.viewport, deviceScaleFactor: size.deviceScaleFactor });
+      const page = await context.newPage();
+      try {
+        await page.addInitScript((u) => localStorage.setItem('yibi.user', u), user);
+        await page.goto(srv.url + '/#/gallery');
+        await page.getByTestId('new-paint').click();
+        await page.waitForSelector('[data-testid="draw-canvas"]:not(.loading)');
+        const board = page.getByTestId('draw-canvas');
+        const box = await board.boundingBox();
+        await page.getByTestId('color-FF0000').click();
+        await line(page, [0.1, 0.2], [0.6, 0.7]);
+        await waitSaved(page);
+        const id = await paintId(page);
+        const acts = await savedPaint(user, id);
+        const pts = acts.filter((x) => x.method === 'moveTo' || x.method === 'lineTo').map((x) => x.data);
+        // Then show the first drawing on this canvas size.
+        if (!firstId) firstId = id;
+        await page.evaluate((pid) => { location.hash = '#/draw/' + pid; }, firstId);
+        await page.waitForFunction((pid) => location.hash.endsWith(pid), firstId);
+        await page.waitForSelector('[data-testid="draw-canvas"]:not(.loading)');
+        seen.push({ name: size.name, width: box.width, first: pts[0], last: pts[pts.length - 1], stats: await inkStats(board) });
+      } finally {
+        await context.close();
+      }
+    }
+    const [a, b] = seen;
+    assert.ok(Math.abs(a.width - b.width) > 50, `canvas sizes too close: ${a.width} vs ${b.width}`);
+    for (const k of ['first', 'last']) {
+      for (const i of [0, 1]) {
+        assert.ok(Math.abs(a[k][i] - b[k][i]) <= 2, `${k}[${i}]: ${a.name} ${a[k]} vs ${b.name} ${b[k]} (logical units)`);
+      }
+    }
+    assert.ok(Math.abs(a.first[0] - 37.5) <= 2 && Math.abs(a.first[1] - 100) <= 2, `recorded in the 375×500 space: ${a.first}`);
+    assert.ok(a.stats.red > 0 && b.stats.red > 0);
+    assert.ok(Math.abs(a.stats.cx - b.stats.cx) < 0.01 && Math.abs(a.stats.cy - b.stats.cy) < 0.01,
+      `the drawing sits elsewhere: ${JSON.stringify(a.stats)} vs ${JSON.stringify(b.stats)}`);
+  });
+
+  await t.test('favicon and manifest are served', async () => {
+    for (const [p, type] of [['/favicon.ico', /icon/], ['/web/manifest.json', /json/], ['/web/icon-192.png', /png/]]) {
+      const res = await fetch(srv.url + p);
+      assert.equal(res.status, 200, p);
+      assert.match(res.headers.get('content-type') || '', type, p);
+    }
+  });
 
   await t.test('a 2016-format drawing saved through the API renders', async () => {
     const user = 'old-' + run;
