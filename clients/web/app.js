@@ -5,6 +5,7 @@
 import wxsession from '../miniprogram/lib/wxsession.js';
 import actions from '../miniprogram/lib/actions.js';
 import { Drawing, ink } from '../miniprogram/lib/drawing.js';
+import { createOutbox, localStorageOf } from '../miniprogram/lib/outbox.js';
 import { createSimPlatform, listUsers } from './simplatform.js';
 import { t, localize } from './text.js';
 
@@ -19,6 +20,9 @@ const tid = (id) => $(`[data-testid="${id}"]`);
 
 let user = null;
 let client = null;
+// outbox: the current user's edits not yet acknowledged, kept in
+// localStorage (lib/outbox.js) and sent until the server has them.
+let outbox = null;
 let paints = new Map(); // id -> actions array, as last listed or drawn
 
 function setState(id, text, isError = false) {
@@ -36,9 +40,10 @@ function describe(err) {
   return err.message || String(err);
 }
 
-// api calls the paint API; resolves with data, rejects with a readable error.
-async function api(name, data) {
-  const res = await client.requestAsync({
+// api calls the paint API as the current user (or as c); resolves with
+// data, rejects with a readable error.
+async function api(name, data, c = client) {
+  const res = await c.requestAsync({
     url: `${BASE}/session/paints/${name}`,
     method: data ? 'POST' : 'GET',
     data,
@@ -54,7 +59,17 @@ async function api(name, data) {
 function useUser(name) {
   user = name;
   localStorage.setItem(USER_KEY, name);
-  client = wxsession.createClient({ platform: createSimPlatform({ user: name }) });
+  const own = wxsession.createClient({ platform: createSimPlatform({ user: name }) });
+  client = own;
+  outbox = createOutbox({
+    storage: localStorageOf(localStorage),
+    prefix: `yibi.outbox.${name}.`,
+    // v1: save the whole drawing. With `append`, send actions.slice(acked) and rev.
+    // Sent as this user, whoever is picked later.
+    send: ({ id, actions: list }) => api('save', { id, actions: actions.serialize(list) }, own),
+    onChange: (id, state) => { if (drawing && drawing.id === id) showSaveState(state); },
+  });
+  outbox.retryAll(); // a reopened app resends what it never got to save
   paints = new Map();
   tid('current-user').textContent = name;
 }
@@ -114,7 +129,16 @@ tid('new-user-form').addEventListener('submit', (e) => {
 });
 
 tid('switch-user').addEventListener('click', () => { location.hash = '#/users'; });
-tid('back').addEventListener('click', () => { location.hash = '#/gallery'; });
+// Leaving a drawing with edits not yet saved asks first (they stay queued
+// and are sent later either way; the question is whether to wait here).
+tid('back').addEventListener('click', async () => {
+  if (drawing && outbox.pending(drawing.id) && !(await ask(t('leaveUnsaved'), t('leave')))) return;
+  location.hash = '#/gallery';
+});
+window.addEventListener('beforeunload', (e) => {
+  if (outbox && outbox.ids().length) { e.preventDefault(); e.returnValue = ''; }
+});
+window.addEventListener('online', () => { if (outbox) outbox.retryAll(); });
 
 function sizeCanvas(canvas, cssWidth, cssHeight, scale) {
   const dpr = window.devicePixelRatio || 1;
@@ -130,6 +154,8 @@ async function loadPaints() {
   const list = await api('list');
   paints = new Map();
   for (const p of Array.isArray(list) ? list : []) paints.set(p.id, actions.parse(p.actions));
+  // Edits the server has not acknowledged are newer than its copy.
+  for (const id of outbox.ids()) paints.set(id, outbox.actions(id));
   return paints;
 }
 
@@ -192,9 +218,10 @@ function tile(id, acts) {
   return el;
 }
 
-function ask(text) {
+function ask(text, ok = t('delete')) {
   const dlg = tid('confirm-dialog');
   tid('confirm-text').textContent = text;
+  tid('confirm-ok').textContent = ok;
   dlg.hidden = false;
   tid('confirm-ok').focus();
   return new Promise((resolve) => {
@@ -219,6 +246,7 @@ async function confirmDelete(id, el) {
   el.classList.add('busy');
   try {
     await api('delete', { id });
+    outbox.drop(id);
     paints.delete(id);
     el.remove();
     if (!paints.size) setState('gallery-state', t('noPaints'));
@@ -308,7 +336,7 @@ function layoutBoard() {
 async function showDraw(id) {
   show('draw');
   setSaveState('');
-  drawing = { id, model: new Drawing(), ctx: null, points: null, seq: 0 };
+  drawing = { id, model: new Drawing(), ctx: null, points: null, acked: 0 };
   showEditState();
   board.classList.add('loading');
   if (!paints.has(id)) {
@@ -323,9 +351,11 @@ async function showDraw(id) {
   }
   if (!drawing || drawing.id !== id) return;
   drawing.model = new Drawing(paints.get(id));
+  drawing.acked = (paints.get(id) || []).length; // what the server had when opened
   board.classList.remove('loading');
   layoutBoard();
   showEditState();
+  if (outbox.pending(id)) showSaveState(outbox.state(id));
 }
 
 window.addEventListener('resize', layoutBoard);
@@ -402,20 +432,15 @@ document.addEventListener('keydown', (e) => {
 function edited(d) {
   paints.set(d.id, d.model.actions);
   showEditState();
-  save(d);
+  outbox.put(d.id, d.model.actions, d.acked);
 }
 
-// save sends the whole drawing after every edit, as the 2016 page did.
-// Only the newest save's answer sets the state shown.
-async function save(d) {
-  const seq = ++d.seq;
-  if (!d.model.full) setSaveState('saving');
-  try {
-    await api('save', { id: d.id, actions: actions.serialize(d.model.actions) });
-    if (seq === d.seq && drawing === d) setSaveState(d.model.full ? 'full' : 'saved');
-  } catch (err) {
-    if (seq === d.seq && drawing === d) setSaveState('unsaved');
-  }
+// showSaveState shows the outbox's state for the open drawing; a full
+// drawing says so instead of "saved".
+function showSaveState(state) {
+  if (!drawing) return;
+  if (state === 'saved' && !outbox.pending(drawing.id) && drawing.model.full) setSaveState('full');
+  else setSaveState(state);
 }
 
 window.addEventListener('hashchange', route);
