@@ -304,20 +304,25 @@ test('browser app in Chromium against a real yibi', { timeout: 180000 }, async (
       `the drawing sits elsewhere: ${JSON.stringify(a.stats)} vs ${JSON.stringify(b.stats)}`);
   });
 
+  // newPaintAs opens a new drawing as user in a fresh English context.
+  const newPaintAs = async (user, viewport) => {
+    const context = await browser.newContext({ viewport, locale: 'en-US' });
+    const page = await context.newPage();
+    await page.addInitScript((u) => localStorage.setItem('yibi.user', u), user);
+    await page.goto(srv.url + '/#/gallery');
+    await page.getByTestId('new-paint').click();
+    await page.waitForSelector('[data-testid="draw-canvas"]:not(.loading)');
+    return { context, page, id: await paintId(page) };
+  };
+
   const waitState = (page, state, timeout = 20000) => page.waitForFunction(
     (st) => document.querySelector('[data-testid="save-state"]').dataset.state === st, state, { timeout });
 
   await t.test('nothing lost: strokes drawn while saves fail are kept, survive a reload and are saved when the network returns', async () => {
     const user = 'offline-' + run;
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'en-US' });
-    const page = await context.newPage();
+    const { context, page, id } = await newPaintAs(user, { width: 390, height: 844 });
     page.on('dialog', (d) => d.accept()); // the beforeunload question on reload
     try {
-      await page.addInitScript((u) => localStorage.setItem('yibi.user', u), user);
-      await page.goto(srv.url + '/#/gallery');
-      await page.getByTestId('new-paint').click();
-      await page.waitForSelector('[data-testid="draw-canvas"]:not(.loading)');
-      const id = await paintId(page);
       // The network drops: every save fails.
       await page.route('**/session/paints/save', (route) => route.abort('internetdisconnected'));
       await page.getByTestId('color-FF0000').click();
@@ -357,14 +362,8 @@ test('browser app in Chromium against a real yibi', { timeout: 180000 }, async (
 
   await t.test('nothing lost: a save answered 503 three times, then 200', async () => {
     const user = 'flaky-' + run;
-    const context = await browser.newContext({ viewport: { width: 1000, height: 800 }, locale: 'en-US' });
-    const page = await context.newPage();
+    const { context, page, id } = await newPaintAs(user, { width: 1000, height: 800 });
     try {
-      await page.addInitScript((u) => localStorage.setItem('yibi.user', u), user);
-      await page.goto(srv.url + '/#/gallery');
-      await page.getByTestId('new-paint').click();
-      await page.waitForSelector('[data-testid="draw-canvas"]:not(.loading)');
-      const id = await paintId(page);
       let failures = 0;
       await page.route('**/session/paints/save', (route) => {
         if (failures < 3) {

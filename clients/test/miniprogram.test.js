@@ -23,8 +23,8 @@ let loads = 0;
 // harness loads app.js and one page afresh (a new module URL each time:
 // both call App/Page when evaluated) with fake globals; the shared lib
 // modules stay loaded, so the default session client is reset.
-async function harness(pageName, { answer } = {}) {
-  const h = { requests: [], navigations: [], modals: [], toasts: [], canvases: {}, logins: 0 };
+async function harness(pageName, { answer, storage } = {}) {
+  const h = { requests: [], navigations: [], modals: [], toasts: [], canvases: {}, logins: 0, storage: storage || new Map() };
   h.answer = answer || (() => ({ statusCode: 200, data: { code: 0, msg: 'success', data: {} } }));
   global.wx = {
     login: (o) => { h.logins++; o.success({ errMsg: 'login:ok', code: 'c' + h.logins }); },
@@ -35,6 +35,12 @@ async function harness(pageName, { answer } = {}) {
       setImmediate(() => (res instanceof Error ? o.fail({ errMsg: 'request:fail' }) : o.success(res)));
     },
     getWindowInfo: () => ({ pixelRatio: 2 }),
+    getStorageSync: (k) => (h.storage.has(k) ? h.storage.get(k) : ''),
+    setStorageSync: (k, v) => h.storage.set(k, JSON.parse(JSON.stringify(v))),
+    removeStorageSync: (k) => h.storage.delete(k),
+    getStorageInfoSync: () => ({ keys: [...h.storage.keys()] }),
+    enableAlertBeforeUnload: (o) => { h.alertBeforeUnload = o.message; },
+    disableAlertBeforeUnload: () => { h.alertBeforeUnload = null; },
     navigateTo: (o) => h.navigations.push(o.url),
     showModal: (o) => { h.modals.push(o); },
     showToast: (o) => h.toasts.push(o),
@@ -290,4 +296,33 @@ test('index: enter opens the gallery', async () => {
   const h = await harness('index');
   h.page.enter();
   assert.deepEqual(h.navigations, ['/pages/gallery/gallery']);
+});
+
+test('draw: strokes whose save failed stay in wx storage, guard leaving, and are resent when the app starts again', async () => {
+  const storage = new Map();
+  const h = await drawPage({ answer: () => new Error('down'), storage });
+  h.page.onLoad({});
+  h.page.onReady();
+  stroke(h.page, 10, 10);
+  stroke(h.page, 20, 20);
+  await h.settle();
+  assert.equal(h.page.data.saveState, 'unsaved');
+  assert.match(h.alertBeforeUnload || '', /尚未保存/, 'leaving asks first');
+  const [key] = [...storage.keys()];
+  assert.match(key, /^yibi\.outbox\./);
+  const kept = storage.get(key);
+  assert.equal(kept.actions.filter((a) => a.method === 'stroke').length, 2);
+
+  // The app starts again, online: the gallery shows the drawing, and onLaunch resends it.
+  const g = await harness('gallery', { answer: listAnswer, storage });
+  g.app.onLaunch();
+  g.page.onShow();
+  await g.settle();
+  const save = g.requests.find((r) => r.url.endsWith('/save'));
+  assert.ok(save, 'resent on launch');
+  assert.equal(save.data.id, kept.id);
+  assert.equal(JSON.parse(save.data.actions).length, kept.actions.length);
+  assert.ok(g.page.data.paints.some((p) => p.id === kept.id), 'the unsaved drawing is in the gallery');
+  await g.settle();
+  assert.equal(storage.size, 0, 'nothing pending once saved');
 });

@@ -37,7 +37,12 @@ export function createOutbox(opts) {
   const prefix = opts.prefix || 'yibi.outbox.';
   const send = opts.send;
   const onChange = opts.onChange || (() => {});
-  const setTimer = opts.setTimeout || setTimeout;
+  // A retry waiting must not keep a Node process (a script, a test) alive.
+  const setTimer = opts.setTimeout || ((fn, ms) => {
+    const t = setTimeout(fn, ms);
+    if (t && typeof t.unref === 'function') t.unref();
+    return t;
+  });
   const clearTimer = opts.clearTimeout || clearTimeout;
   const backoff = opts.backoff || BACKOFF;
   const live = {}; // id -> {inFlight, timer, delay, state}

@@ -1,9 +1,9 @@
 // The draw page: one canvas in the 375 × 500 drawing space scaled to the
 // screen, the 2016 palette, three line widths, an eraser, undo and clear.
 // Every stroke is recorded in the 2016 actions shape (docs/drawing.md) and
-// the whole drawing is saved after each edit, as the 2016 page did.
-import wxsession from '../../lib/wxsession.js';
-import { PALETTE, WIDTHS, LINE_WIDTH, SPACE, serialize, replay, drawSegment } from '../../lib/actions.js';
+// the whole drawing is saved after each edit, as the 2016 page did, through
+// the app's outbox: kept on the device until the server has it.
+import { PALETTE, WIDTHS, LINE_WIDTH, SPACE, replay, drawSegment } from '../../lib/actions.js';
 import { Drawing, ink } from '../../lib/drawing.js';
 
 // uuid makes a paint id (RFC 4122 version 4 layout).
@@ -38,12 +38,21 @@ Page({
   },
 
   onLoad(query) {
+    const app = getApp();
     this.paintId = (query && query.id) || uuid();
-    this.drawing = new Drawing(getApp().globalData.paints[this.paintId]);
+    const known = app.globalData.paints[this.paintId];
+    // Edits not yet acknowledged are newer than the server's copy.
+    this.drawing = new Drawing(app.outbox().actions(this.paintId) || known);
+    this.acked = Array.isArray(known) ? known.length : 0; // what the server had when opened
     this.points = null;
-    this.saveSeq = 0;
+    app.globalData.saveListeners[this.paintId] = (state) => this.showSave(state);
+    if (app.outbox().pending(this.paintId)) this.showSave(app.outbox().state(this.paintId));
     this.cssWidth = 0; // the canvas's width on screen, px; 0 until onReady measured it
     this.showTools();
+  },
+
+  onUnload() {
+    delete getApp().globalData.saveListeners[this.paintId];
   },
 
   onReady() {
@@ -147,26 +156,17 @@ Page({
   edited() {
     getApp().globalData.paints[this.paintId] = this.drawing.actions;
     this.showTools();
-    this.save();
+    getApp().outbox().put(this.paintId, this.drawing.actions, this.acked);
   },
 
-  // save sends the whole drawing; only the newest save's answer sets the
-  // state shown, so a slow earlier answer cannot say "saved" for later work.
-  save() {
-    const seq = ++this.saveSeq;
-    this.setData({ saveState: 'saving' });
-    wxsession.request({
-      url: getApp().api('save'),
-      method: 'POST',
-      data: { id: this.paintId, actions: serialize(this.drawing.actions) },
-      success: (res) => {
-        if (seq !== this.saveSeq) return;
-        this.setData({ saveState: res.data && res.data.code === 0 ? 'saved' : 'unsaved' });
-      },
-      fail: () => {
-        if (seq !== this.saveSeq) return;
-        this.setData({ saveState: 'unsaved' });
-      },
-    });
+  // showSave shows the outbox's state; while strokes are not saved yet,
+  // leaving the page asks first (they stay queued either way).
+  showSave(state) {
+    this.setData({ saveState: state });
+    if (state === 'unsaved' && wx.enableAlertBeforeUnload) {
+      wx.enableAlertBeforeUnload({ message: '还有笔画尚未保存。它们留在本机，联网后会自动保存。现在离开吗？' });
+    } else if (state === 'saved' && wx.disableAlertBeforeUnload) {
+      wx.disableAlertBeforeUnload();
+    }
   },
 });

@@ -33,8 +33,15 @@ Page({
         }
         const paints = {};
         body.data.forEach((p) => { paints[p.id] = actions.parse(p.actions); });
+        // Drawings with edits not yet saved show as drawn on this device.
+        const outbox = app.outbox();
+        const list = body.data.map((p) => ({ id: p.id }));
+        outbox.ids().forEach((id) => {
+          if (!paints[id]) list.push({ id });
+          paints[id] = outbox.actions(id);
+        });
         app.globalData.paints = paints;
-        this.setData({ loading: false, paints: body.data.map((p) => ({ id: p.id })) }, () => this.drawThumbnails());
+        this.setData({ loading: false, paints: list }, () => this.drawThumbnails());
       },
       fail: () => this.setData({ loading: false, error: '网络错误，下拉重试' }),
     });
@@ -90,6 +97,7 @@ Page({
       data: { id },
       success: (res) => {
         if (res.data && res.data.code === 0) {
+          getApp().outbox().drop(id);
           delete getApp().globalData.paints[id];
           this.setData({ paints: this.data.paints.filter((p) => p.id !== id) });
         } else {
