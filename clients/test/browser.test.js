@@ -120,6 +120,15 @@ test('browser app in Chromium against a real yibi', { timeout: 180000 }, async (
         await page.goto(srv.url + '/');
         await createUser(page, `${alice}-${name}`);
         await expectTiles(page, 0);
+        // No globals: the page's window has only what a blank page's has.
+        const leaked = await page.evaluate(() => {
+          const f = document.createElement('iframe');
+          document.body.append(f);
+          const blank = new Set(Object.getOwnPropertyNames(f.contentWindow));
+          f.remove();
+          return Object.getOwnPropertyNames(window).filter((k) => !blank.has(k));
+        });
+        assert.deepEqual(leaked, [], 'globals the app added');
         // The phone asks for Chinese, the desktop for English.
         assert.match(await page.getByTestId('gallery-state').textContent(), mobile ? /还没有画/ : /No drawings yet/);
         assert.equal(await page.evaluate(() => document.documentElement.lang), mobile ? 'zh-CN' : 'en');
