@@ -1,12 +1,48 @@
 // 一笔到底: draw with one stroke at a time, keep your drawings on a Yibi
 // server. The session (login headers, retries) is handled by lib/wxsession.
-const config = require('./config.js');
+import config from './config.js';
+import wxsession from './lib/wxsession.js';
+import { serialize } from './lib/actions.js';
+import { createOutbox, wxStorageOf } from './lib/outbox.js';
 
 App({
   globalData: {
     // paints loaded by the gallery, by id, so the draw page can continue
     // a drawing without fetching it again.
     paints: {},
+    // saveListeners: by paint id, the open draw page's save-state callback.
+    saveListeners: {},
+  },
+
+  onLaunch() {
+    // A restarted app resends what it never got to save, and so does a
+    // network that comes back.
+    this.outbox().retryAll();
+    if (wx.onNetworkStatusChange) {
+      wx.onNetworkStatusChange((res) => { if (res.isConnected) this.outbox().retryAll(); });
+    }
+  },
+
+  // outbox: edits not yet acknowledged, kept in wx storage (lib/outbox.js).
+  outbox() {
+    if (!this.pending) {
+      this.pending = createOutbox({
+        storage: wxStorageOf(wx),
+        prefix: 'yibi.outbox.',
+        // v1: save the whole drawing. With `append`, send actions.slice(acked) and rev.
+        send: ({ id, actions }) => wxsession.requestAsync({
+          url: this.api('save'), method: 'POST', data: { id, actions: serialize(actions) },
+        }).then((res) => {
+          if (!res.data || res.data.code !== 0) throw new Error('save: HTTP ' + res.statusCode);
+          return {};
+        }),
+        onChange: (id, state) => {
+          const l = this.globalData.saveListeners[id];
+          if (l) l(state);
+        },
+      });
+    }
+    return this.pending;
   },
 
   // api builds the URL of a paint API call.

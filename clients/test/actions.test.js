@@ -1,7 +1,7 @@
-'use strict';
-const test = require('node:test');
-const assert = require('node:assert/strict');
-const actions = require('../miniprogram/lib/actions.js');
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import actions from '../miniprogram/lib/actions.js';
+import { Drawing, ink } from '../miniprogram/lib/drawing.js';
 
 // ctxAndLog makes a CanvasRenderingContext2D stand-in that logs every method
 // call and property write, in order.
@@ -173,4 +173,112 @@ test('strokeActions with no points records nothing', () => {
 test('palette and line width are the 2016 ones', () => {
   assert.deepEqual(actions.PALETTE, ['#666666', '#FF0000', '#FFA500', '#FFFF00', '#008000', '#0000FF', '#8A2BE2']);
   assert.equal(actions.LINE_WIDTH, 5);
+});
+
+// strokeOf is a recorded stroke whose first point is (x, x).
+const strokeOf = (x) => actions.strokeActions([[x, x], [x + 1, x + 1]], '#FF0000', 5);
+// firstPoints lists the first moveTo x of every stroke replay drew.
+function drawnStrokes(value) {
+  const { ctx, log } = ctxAndLog();
+  actions.replay(ctx, value);
+  return log.filter((e) => e[0] === 'moveTo').map((e) => e[1]);
+}
+const U = a('undo');
+const C = a('clear');
+const S = a('space', 375, 500);
+
+test('space, undo and clear: what is drawn', async (t) => {
+  for (const [name, list, want] of [
+    ['space alone draws nothing', [S], []],
+    ['strokes', [S, ...strokeOf(1), ...strokeOf(2)], [1, 2]],
+    ['undo takes back the latest stroke', [S, ...strokeOf(1), ...strokeOf(2), U], [1]],
+    ['two undos take back two', [S, ...strokeOf(1), ...strokeOf(2), U, U], []],
+    ['undo with nothing standing does nothing', [S, U, U, ...strokeOf(3)], [3]],
+    ['undo never takes back space', [S, ...strokeOf(1), U, U, ...strokeOf(2)], [2]],
+    ['clear hides everything before it', [S, ...strokeOf(1), ...strokeOf(2), C, ...strokeOf(3)], [3]],
+    ['undo right after clear brings it back', [S, ...strokeOf(1), C, U], [1]],
+    ['undo after a stroke after clear takes the stroke', [S, ...strokeOf(1), C, ...strokeOf(2), U], []],
+    ['two clears, one undone', [S, ...strokeOf(1), C, ...strokeOf(2), C, U], [2]],
+    ['a 2016 drawing: each action a unit', [a('moveTo', 7, 7), a('lineTo', 8, 8), a('stroke'), U], [7]],
+    ['an unclosed stroke group runs to the end', [...strokeOf(1).slice(0, -1)], [1]],
+    ['nested save/restore stays one unit', [a('save'), a('save'), a('moveTo', 4, 4), a('restore'), a('stroke'), a('restore'), U], []],
+    ['a stored string', JSON.stringify([S, ...strokeOf(5), U, ...strokeOf(6)]), [6]],
+    ['odd entries are units and never throw', [null, 5, ...strokeOf(1), U, U], []],
+  ]) {
+    await t.test(name, () => assert.deepEqual(drawnStrokes(list), want));
+  }
+});
+
+test('canUndo and canClear', () => {
+  assert.equal(actions.canUndo([S]), false);
+  assert.equal(actions.canUndo([S, ...strokeOf(1)]), true);
+  assert.equal(actions.canUndo([S, ...strokeOf(1), U]), false);
+  assert.equal(actions.canClear([S, ...strokeOf(1), C]), false);
+  assert.equal(actions.canUndo([S, ...strokeOf(1), C]), true);
+  assert.equal(actions.canClear('not json'), false);
+});
+
+test('scaleFor maps the 375-wide space onto any canvas, with or without space', async (t) => {
+  for (const [width, want] of [[375, 1], [750, 2], [125, 1 / 3], [0, 1], ['x', 1]]) {
+    await t.test(String(width), () => assert.equal(actions.scaleFor(width), want));
+  }
+  // A pixel drawing (no space, from a 375-wide phone) and a logical one replay the same.
+  const old = drawnStrokes([...strokeOf(10)]);
+  const now = drawnStrokes([S, ...strokeOf(10)]);
+  assert.deepEqual(old, now);
+});
+
+test('byteLength counts UTF-8', () => {
+  assert.equal(actions.byteLength('abc'), 3);
+  assert.equal(actions.byteLength('一笔'), 6);
+  assert.equal(actions.byteLength('😀'), 4);
+});
+
+test('Drawing: a new drawing starts with space; edits append and report', () => {
+  const d = new Drawing();
+  assert.deepEqual(d.actions, [S]);
+  assert.equal(d.canUndo, false);
+  assert.deepEqual(d.undo(), [], 'nothing to undo');
+  assert.deepEqual(d.clear(), [], 'nothing to clear');
+  const added = d.stroke([[1, 2], [3, 4]], { color: '#FF0000', width: 12 });
+  assert.deepEqual(added.map((x) => x.method), ['save', 'moveTo', 'lineTo', 'setStrokeStyle', 'setLineWidth', 'stroke', 'restore']);
+  assert.deepEqual(added[4].data, [12]);
+  const erased = d.stroke([[1, 2]], { eraser: true });
+  assert.deepEqual(erased[3].data, ['#FFFFFF']);
+  assert.deepEqual(erased[4].data, [20]);
+  assert.deepEqual(d.undo(), [U]);
+  assert.deepEqual(d.clear(), [C]);
+  assert.equal(d.canClear, false);
+  assert.equal(d.actions.length, 1 + 7 + 7 + 1 + 1);
+  assert.deepEqual(ink({ eraser: true }), { color: '#FFFFFF', width: 20 });
+  assert.deepEqual(ink({}), { color: '#666666', width: 5 });
+});
+
+test('Drawing: an old drawing is continued as it is', () => {
+  const old = [a('moveTo', 1, 1), a('lineTo', 2, 2), a('stroke')];
+  const d = new Drawing(JSON.stringify(old));
+  assert.deepEqual(d.actions, old);
+});
+
+test('Drawing: full before the limit, never past it', async (t) => {
+  const limit = 4096;
+  const d = new Drawing(undefined, limit);
+  let strokes = 0;
+  const points = Array.from({ length: 40 }, (_, i) => [i * 9.123, i * 7.456]);
+  while (!d.full && strokes < 1000) {
+    assert.ok(d.stroke(points, { color: '#0000FF', width: 5 }).length > 0);
+    strokes++;
+  }
+  await t.test('it filled up', () => assert.ok(strokes > 0 && d.full, `strokes ${strokes}, full ${d.full}`));
+  await t.test('a full drawing takes no stroke', () => assert.deepEqual(d.stroke(points, {}), []));
+  await t.test('undo and clear still fit', () => {
+    assert.deepEqual(d.undo(), [U]);
+    assert.ok(actions.byteLength(actions.serialize(d.actions)) <= limit);
+  });
+  await t.test('a stroke is cut to the room left', () => {
+    const e = new Drawing(undefined, actions.FULL_BYTES + actions.STROKE_BYTES + 10 * actions.POINT_BYTES + 40);
+    const long = Array.from({ length: 500 }, (_, i) => [374.99 - i / 7, 499.99 - i / 9]);
+    e.stroke(long, { color: '#0000FF', width: 12 });
+    assert.ok(actions.byteLength(actions.serialize(e.actions)) <= e.maxBytes, `${actions.byteLength(actions.serialize(e.actions))} > ${e.maxBytes}`);
+  });
 });

@@ -1,13 +1,12 @@
-'use strict';
 // The SDK against a real yibi: logs in through the WeChat simulator and
 // uses the paint API, as the browser app does.
-const test = require('node:test');
-const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
-const wxsession = require('../miniprogram/lib/wxsession.js');
-const { createSimPlatform, listUsers } = require('../miniprogram/lib/simplatform.js');
-const actions = require('../miniprogram/lib/actions.js');
-const { startYibi } = require('./yibi.js');
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import wxsession from '../miniprogram/lib/wxsession.js';
+import { createSimPlatform, listUsers } from '../web/simplatform.js';
+import actions from '../miniprogram/lib/actions.js';
+import { startYibi } from './yibi.js';
 
 const paintsURL = (name) => '/applet/session/paints/' + name;
 

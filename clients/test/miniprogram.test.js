@@ -1,12 +1,13 @@
-'use strict';
 // Runs the mini program's pages in Node with a fake wx / App / Page /
 // getApp, drives their handlers, and checks the requests they send and the
 // data they set.
-const test = require('node:test');
-const assert = require('node:assert/strict');
-const path = require('node:path');
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import wxsession from '../miniprogram/lib/wxsession.js';
 
-const root = path.join(__dirname, '..', 'miniprogram');
+const root = path.join(import.meta.dirname, '..', 'miniprogram');
 
 function fakeCanvas() {
   const calls = [];
@@ -17,9 +18,13 @@ function fakeCanvas() {
   return { node: { width: 0, height: 0, getContext: (kind) => (kind === '2d' ? ctx : null) }, calls, width: 375, height: 500 };
 }
 
-// harness loads app.js and one page with fresh modules and fake globals.
-function harness(pageName, { answer } = {}) {
-  const h = { requests: [], navigations: [], modals: [], toasts: [], canvases: {}, logins: 0 };
+let loads = 0;
+
+// harness loads app.js and one page afresh (a new module URL each time:
+// both call App/Page when evaluated) with fake globals; the shared lib
+// modules stay loaded, so the default session client is reset.
+async function harness(pageName, { answer, storage } = {}) {
+  const h = { requests: [], navigations: [], modals: [], toasts: [], canvases: {}, logins: 0, storage: storage || new Map() };
   h.answer = answer || (() => ({ statusCode: 200, data: { code: 0, msg: 'success', data: {} } }));
   global.wx = {
     login: (o) => { h.logins++; o.success({ errMsg: 'login:ok', code: 'c' + h.logins }); },
@@ -30,6 +35,12 @@ function harness(pageName, { answer } = {}) {
       setImmediate(() => (res instanceof Error ? o.fail({ errMsg: 'request:fail' }) : o.success(res)));
     },
     getWindowInfo: () => ({ pixelRatio: 2 }),
+    getStorageSync: (k) => (h.storage.has(k) ? h.storage.get(k) : ''),
+    setStorageSync: (k, v) => h.storage.set(k, JSON.parse(JSON.stringify(v))),
+    removeStorageSync: (k) => h.storage.delete(k),
+    getStorageInfoSync: () => ({ keys: [...h.storage.keys()] }),
+    enableAlertBeforeUnload: (o) => { h.alertBeforeUnload = o.message; },
+    disableAlertBeforeUnload: () => { h.alertBeforeUnload = null; },
     navigateTo: (o) => h.navigations.push(o.url),
     showModal: (o) => { h.modals.push(o); },
     showToast: (o) => h.toasts.push(o),
@@ -48,7 +59,7 @@ function harness(pageName, { answer } = {}) {
       return q;
     },
   };
-  for (const k of Object.keys(require.cache)) if (k.startsWith(root)) delete require.cache[k];
+  wxsession.resetDefault();
   global.App = (o) => { h.app = o; };
   global.getApp = () => h.app;
   global.Page = (o) => {
@@ -57,8 +68,9 @@ function harness(pageName, { answer } = {}) {
     page.setData = (d, cb) => { Object.assign(page.data, d); if (cb) cb(); };
     h.page = page;
   };
-  require(path.join(root, 'app.js'));
-  require(path.join(root, 'pages', pageName, pageName + '.js'));
+  const fresh = (...p) => import(pathToFileURL(path.join(root, ...p)).href + '?load=' + ++loads);
+  await fresh('app.js');
+  await fresh('pages', pageName, pageName + '.js');
   h.settle = () => new Promise((r) => setTimeout(r, 20));
   return h;
 }
@@ -67,17 +79,33 @@ test.afterEach(() => { delete global.wx; delete global.App; delete global.Page; 
 
 const touch = (x, y) => ({ touches: [{ x, y }], changedTouches: [{ x, y }] });
 
-test('draw: a stroke is drawn, recorded in the 2016 shape and saved', async () => {
-  const h = harness('draw');
+// The fake canvas is 300 px wide on screen: the drawing space (375 wide)
+// is 1.25 logical units per pixel.
+const K = 375 / 300;
+const fakeSize = (h) => { h.canvases.c = Object.assign(fakeCanvas(), { width: 300, height: 400 }); };
+const methods = (req) => JSON.parse(req.data.actions).map((a) => a.method);
+
+async function drawPage(opts) {
+  const h = await harness('draw', opts);
+  fakeSize(h);
+  return h;
+}
+
+function stroke(page, x, y) {
+  page.touchstart(touch(x, y));
+  page.touchmove(touch(x + 10, y + 15));
+  page.touchmove(touch(x + 20, y + 30));
+  page.touchend({});
+}
+
+test('draw: a stroke is drawn, recorded in the drawing space in the 2016 shape and saved', async () => {
+  const h = await drawPage();
   const page = h.page;
   page.onLoad({});
   page.onReady();
-  assert.deepEqual(h.canvases.c.node.width, 750, 'canvas scaled by the pixel ratio');
+  assert.equal(h.canvases.c.node.width, 600, 'canvas scaled by the pixel ratio');
   page.pick({ currentTarget: { dataset: { color: '#FF0000' } } });
-  page.touchstart(touch(10, 10));
-  page.touchmove(touch(20, 25));
-  page.touchmove(touch(30, 40));
-  page.touchend({});
+  stroke(page, 10, 10);
   assert.equal(page.data.saveState, 'saving');
   await h.settle();
   assert.equal(page.data.saveState, 'saved');
@@ -89,48 +117,108 @@ test('draw: a stroke is drawn, recorded in the 2016 shape and saved', async () =
   assert.ok(req.header['X-WX-RawData']);
   assert.match(req.data.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   const saved = JSON.parse(req.data.actions);
-  assert.deepEqual(saved.map((a) => a.method), ['save', 'moveTo', 'lineTo', 'lineTo', 'setStrokeStyle', 'setLineWidth', 'stroke', 'restore']);
-  assert.deepEqual(saved[4].data, ['#FF0000']);
-  assert.ok(h.canvases.c.calls.some((c) => c[0] === 'stroke'), 'drawn on the canvas');
+  assert.deepEqual(saved.map((a) => a.method), ['space', 'save', 'moveTo', 'lineTo', 'lineTo', 'setStrokeStyle', 'setLineWidth', 'stroke', 'restore']);
+  assert.deepEqual(saved[0].data, [375, 500]);
+  assert.deepEqual(saved[2].data, [10 * K, 10 * K]);
+  assert.deepEqual(saved[4].data, [30 * K, 40 * K]);
+  assert.deepEqual(saved[5].data, ['#FF0000']);
+  assert.deepEqual(saved[6].data, [5]);
+  const calls = h.canvases.c.calls;
+  assert.ok(calls.some((c) => c[0] === 'scale' && c[1] === 300 / 375), `scaled to the canvas: ${JSON.stringify(calls.slice(0, 8))}`);
+  assert.ok(calls.some((c) => c[0] === 'stroke'), 'drawn on the canvas');
 });
 
-test('draw: every stroke saves the whole drawing with the same id', async () => {
-  const h = harness('draw');
+test('draw: every edit saves the whole drawing with the same id', async () => {
+  const h = await drawPage();
   h.page.onLoad({});
   h.page.onReady();
   for (const x of [10, 50]) {
-    h.page.touchstart(touch(x, x));
-    h.page.touchmove(touch(x + 5, x + 5));
-    h.page.touchend({});
+    stroke(h.page, x, x);
     await h.settle();
   }
   assert.equal(h.requests.length, 2);
   assert.equal(h.requests[0].data.id, h.requests[1].data.id);
-  assert.equal(JSON.parse(h.requests[1].data.actions).length, 14);
+  assert.equal(JSON.parse(h.requests[1].data.actions).length, 1 + 8 + 8);
   assert.deepEqual(h.requests[1].header, { 'X-WX-Code': 'c1' }, 'the later save sends only the code');
 });
 
-test('draw: a failed save shows failed', async () => {
-  const h = harness('draw', { answer: () => ({ statusCode: 200, data: { code: -1, msg: 'fail', error: { reason: 'x' } } }) });
-  h.page.onLoad({});
-  h.page.onReady();
-  h.page.touchstart(touch(1, 1));
-  h.page.touchend({});
+test('draw: widths, eraser, undo and clear', async () => {
+  const h = await drawPage();
+  const page = h.page;
+  page.onLoad({});
+  page.onReady();
+  assert.equal(page.data.canUndo, false);
+  assert.equal(page.data.canClear, false);
+  page.pickWidth({ currentTarget: { dataset: { width: '12' } } });
+  stroke(page, 10, 10);
+  page.pickEraser();
+  stroke(page, 12, 12);
   await h.settle();
-  assert.equal(h.page.data.saveState, 'failed');
+  let saved = JSON.parse(h.requests.at(-1).data.actions);
+  const styles = saved.filter((a) => a.method === 'setStrokeStyle' || a.method === 'setLineWidth').map((a) => a.data[0]);
+  assert.deepEqual(styles, ['#666666', 12, '#FFFFFF', 20]);
+  assert.equal(page.data.canUndo, true);
+
+  const before = h.canvases.c.calls.length;
+  page.undo();
+  await h.settle();
+  assert.equal(methods(h.requests.at(-1)).at(-1), 'undo');
+  assert.ok(h.canvases.c.calls.slice(before).some((c) => c[0] === 'clearRect'), 'repainted after undo');
+  page.clear();
+  await h.settle();
+  assert.equal(methods(h.requests.at(-1)).at(-1), 'clear');
+  assert.equal(page.data.canClear, false, 'nothing left to clear');
+  assert.equal(page.data.canUndo, true, 'the clear can be undone');
+  page.undo();
+  page.undo();
+  page.undo();
+  await h.settle();
+  assert.deepEqual(methods(h.requests.at(-1)).slice(-3), ['clear', 'undo', 'undo'], 'undo stops when nothing stands');
+  assert.equal(page.data.canUndo, false);
+  const n = h.requests.length;
+  page.undo();
+  page.clear();
+  await h.settle();
+  assert.equal(h.requests.length, n, 'an undo or clear that changes nothing sends nothing');
 });
 
-test('draw: a network failure shows failed', async () => {
-  const h = harness('draw', { answer: () => new Error('down') });
-  h.page.onLoad({});
-  h.page.touchstart(touch(1, 1));
-  h.page.touchend({});
+test('draw: a full drawing takes no stroke and says so', async () => {
+  const h = await drawPage();
+  const big = [{ method: 'space', data: [375, 500] }];
+  const pad = { method: 'moveTo', data: [1, 1] };
+  const size = JSON.stringify(pad).length + 1;
+  for (let i = 0; i < (1048576 - 1000) / size; i++) big.push(pad);
+  h.app.globalData.paints.big = big;
+  h.page.onLoad({ id: 'big' });
+  h.page.onReady();
+  assert.equal(h.page.data.full, true);
+  stroke(h.page, 10, 10);
   await h.settle();
-  assert.equal(h.page.data.saveState, 'failed');
+  assert.equal(h.requests.length, 0, 'no save of a stroke that does not fit');
+  assert.equal(h.toasts.length, 1);
+  assert.match(h.toasts[0].title, /已满/);
+});
+
+test('draw: a failed save shows not saved yet', async () => {
+  const h = await drawPage({ answer: () => ({ statusCode: 200, data: { code: -1, msg: 'fail', error: { reason: 'x' } } }) });
+  h.page.onLoad({});
+  h.page.onReady();
+  stroke(h.page, 1, 1);
+  await h.settle();
+  assert.equal(h.page.data.saveState, 'unsaved');
+});
+
+test('draw: a network failure shows not saved yet', async () => {
+  const h = await drawPage({ answer: () => new Error('down') });
+  h.page.onLoad({});
+  h.page.onReady();
+  stroke(h.page, 1, 1);
+  await h.settle();
+  assert.equal(h.page.data.saveState, 'unsaved');
 });
 
 test('draw: opening a known paint continues it', async () => {
-  const h = harness('draw');
+  const h = await drawPage();
   h.app.globalData.paints.p1 = [{ method: 'save', data: [] }, { method: 'moveTo', data: [1, 1] }];
   h.page.onLoad({ id: 'p1' });
   h.page.onReady();
@@ -142,6 +230,14 @@ test('draw: opening a known paint continues it', async () => {
   assert.equal(JSON.parse(h.requests[0].data.actions).length, 2 + 7);
 });
 
+test('draw: colours, widths and the eraser are picked on touchstart', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const wxml = await readFile(path.join(root, 'pages', 'draw', 'draw.wxml'), 'utf8');
+  for (const handler of ['pick', 'pickWidth', 'pickEraser']) {
+    assert.match(wxml, new RegExp(`bindtouchstart="${handler}"`), handler);
+  }
+});
+
 const listAnswer = (o) => (o.url.endsWith('/list')
   ? { statusCode: 200, data: { code: 0, msg: 'success', data: [
     { id: 'a', actions: JSON.stringify([{ method: 'moveTo', data: [30, 30] }, { method: 'lineTo', data: [90, 90] }, { method: 'stroke', data: [] }]) },
@@ -149,8 +245,9 @@ const listAnswer = (o) => (o.url.endsWith('/list')
   ] } }
   : { statusCode: 200, data: { code: 0, msg: 'success', data: {} } });
 
-test('gallery: lists paints and draws thumbnails at one third', async () => {
-  const h = harness('gallery', { answer: listAnswer });
+test('gallery: lists paints and draws thumbnails scaled to the tile', async () => {
+  const h = await harness('gallery', { answer: listAnswer });
+  h.canvases['t-a'] = Object.assign(fakeCanvas(), { width: 125, height: 500 / 3 });
   h.page.onShow();
   assert.equal(h.page.data.loading, true);
   await h.settle();
@@ -164,22 +261,22 @@ test('gallery: lists paints and draws thumbnails at one third', async () => {
 });
 
 test('gallery: a failed list shows an error', async () => {
-  const h = harness('gallery', { answer: () => new Error('down') });
+  const h = await harness('gallery', { answer: () => new Error('down') });
   h.page.onShow();
   await h.settle();
   assert.equal(h.page.data.loading, false);
   assert.ok(h.page.data.error);
 });
 
-test('gallery: "+" opens a new drawing, a tile opens that drawing', () => {
-  const h = harness('gallery');
+test('gallery: "+" opens a new drawing, a tile opens that drawing', async () => {
+  const h = await harness('gallery');
   h.page.create();
   h.page.open({ currentTarget: { dataset: { id: 'a' } } });
   assert.deepEqual(h.navigations, ['/pages/draw/draw', '/pages/draw/draw?id=a']);
 });
 
 test('gallery: long press asks, confirm deletes, cancel keeps', async () => {
-  const h = harness('gallery', { answer: listAnswer });
+  const h = await harness('gallery', { answer: listAnswer });
   h.page.onShow();
   await h.settle();
   h.page.confirmDelete({ currentTarget: { dataset: { id: 'a' } } });
@@ -195,8 +292,37 @@ test('gallery: long press asks, confirm deletes, cancel keeps', async () => {
   assert.deepEqual(h.page.data.paints, [{ id: 'b' }]);
 });
 
-test('index: enter opens the gallery', () => {
-  const h = harness('index');
+test('index: enter opens the gallery', async () => {
+  const h = await harness('index');
   h.page.enter();
   assert.deepEqual(h.navigations, ['/pages/gallery/gallery']);
+});
+
+test('draw: strokes whose save failed stay in wx storage, guard leaving, and are resent when the app starts again', async () => {
+  const storage = new Map();
+  const h = await drawPage({ answer: () => new Error('down'), storage });
+  h.page.onLoad({});
+  h.page.onReady();
+  stroke(h.page, 10, 10);
+  stroke(h.page, 20, 20);
+  await h.settle();
+  assert.equal(h.page.data.saveState, 'unsaved');
+  assert.match(h.alertBeforeUnload || '', /尚未保存/, 'leaving asks first');
+  const [key] = [...storage.keys()];
+  assert.match(key, /^yibi\.outbox\./);
+  const kept = storage.get(key);
+  assert.equal(kept.actions.filter((a) => a.method === 'stroke').length, 2);
+
+  // The app starts again, online: the gallery shows the drawing, and onLaunch resends it.
+  const g = await harness('gallery', { answer: listAnswer, storage });
+  g.app.onLaunch();
+  g.page.onShow();
+  await g.settle();
+  const save = g.requests.find((r) => r.url.endsWith('/save'));
+  assert.ok(save, 'resent on launch');
+  assert.equal(save.data.id, kept.id);
+  assert.equal(JSON.parse(save.data.actions).length, kept.actions.length);
+  assert.ok(g.page.data.paints.some((p) => p.id === kept.id), 'the unsaved drawing is in the gallery');
+  await g.settle();
+  assert.equal(storage.size, 0, 'nothing pending once saved');
 });

@@ -1,7 +1,6 @@
-'use strict';
-const test = require('node:test');
-const assert = require('node:assert/strict');
-const wxsession = require('../miniprogram/lib/wxsession.js');
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import wxsession from '../miniprogram/lib/wxsession.js';
 
 const MAGIC = 'F2C224D4-2BCE-4C64-AF9F-A6D872000D1A';
 

@@ -1,4 +1,3 @@
-'use strict';
 // Starts a real yibi server for the integration and browser tests.
 //
 // The binary is $YIBI_BIN (scripts/test.sh builds it); without it the
@@ -8,13 +7,13 @@
 // directory. YIBI_TEST_URL points the tests at an already running server
 // instead. When yibi cannot be built or started the tests skip, unless
 // YIBI_REQUIRE_SERVICES=1, when they fail.
-const { spawn, execFileSync } = require('node:child_process');
-const fs = require('node:fs');
-const net = require('node:net');
-const os = require('node:os');
-const path = require('node:path');
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 
-const repoRoot = path.join(__dirname, '..', '..');
+const repoRoot = path.join(import.meta.dirname, '..', '..');
 const required = process.env.YIBI_REQUIRE_SERVICES === '1';
 
 function freePort() {
@@ -89,4 +88,4 @@ async function startYibi(t) {
   return { url, logs };
 }
 
-module.exports = { startYibi, required };
+export { startYibi, required };

@@ -1,23 +1,28 @@
-// 一笔到底 in the browser. The same session SDK and drawing format as the
-// mini program (served under ./lib/), logged in through Yibi's WeChat
-// simulator as a user you pick. Screens (by URL hash): #/users,
-// #/gallery, #/draw/<id>.
-import wxsession from './lib/wxsession.mjs';
-import actions from './lib/actions.mjs';
-import { createSimPlatform, listUsers } from './lib/simplatform.mjs';
+// 一笔到底 in the browser. The same session SDK, drawing format and
+// drawing model as the mini program (its lib/, served as is), logged in
+// through Yibi's WeChat simulator as a user you pick. Screens (by URL
+// hash): #/users, #/gallery, #/draw/<id>. An ES module: it sets no globals.
+import wxsession from '../miniprogram/lib/wxsession.js';
+import actions from '../miniprogram/lib/actions.js';
+import { Drawing, ink } from '../miniprogram/lib/drawing.js';
+import { createOutbox, localStorageOf } from '../miniprogram/lib/outbox.js';
+import { createSimPlatform, listUsers } from './simplatform.js';
+import { t, localize } from './text.js';
 
 const BASE = document.querySelector('meta[name="yibi-route-base"]')?.content || '/applet';
 const USER_KEY = 'yibi.user';
-// Drawings use the 2016 mini program's canvas coordinates (750rpx × 1000rpx
-// on a 375-point-wide phone), whatever size the canvas is shown at.
-const WIDTH = 375;
-const HEIGHT = 500;
+const { width: WIDTH, height: HEIGHT } = actions.SPACE;
+
+localize(document);
 
 const $ = (sel, el = document) => el.querySelector(sel);
 const tid = (id) => $(`[data-testid="${id}"]`);
 
 let user = null;
 let client = null;
+// outbox: the current user's edits not yet acknowledged, kept in
+// localStorage (lib/outbox.js) and sent until the server has them.
+let outbox = null;
 let paints = new Map(); // id -> actions array, as last listed or drawn
 
 function setState(id, text, isError = false) {
@@ -28,16 +33,17 @@ function setState(id, text, isError = false) {
 }
 
 function describe(err) {
-  if (!err) return 'unknown error';
-  if (err.type === 'ERR_REQUEST_FAILED') return 'the server cannot be reached';
-  if (err.type === 'ERR_SESSION') return `session error${err.reason ? ' (' + err.reason + ')' : ''}`;
-  if (err.type === 'ERR_WX_LOGIN_FAILED' || err.type === 'ERR_WX_GET_USER_INFO') return 'login failed';
+  if (!err) return t('errUnknown');
+  if (err.type === 'ERR_REQUEST_FAILED') return t('errNetwork');
+  if (err.type === 'ERR_SESSION') return t('errSession', err.reason);
+  if (err.type === 'ERR_WX_LOGIN_FAILED' || err.type === 'ERR_WX_GET_USER_INFO') return t('errLogin');
   return err.message || String(err);
 }
 
-// api calls the paint API; resolves with data, rejects with a readable error.
-async function api(name, data) {
-  const res = await client.requestAsync({
+// api calls the paint API as the current user (or as c); resolves with
+// data, rejects with a readable error.
+async function api(name, data, c = client) {
+  const res = await c.requestAsync({
     url: `${BASE}/session/paints/${name}`,
     method: data ? 'POST' : 'GET',
     data,
@@ -53,7 +59,17 @@ async function api(name, data) {
 function useUser(name) {
   user = name;
   localStorage.setItem(USER_KEY, name);
-  client = wxsession.createClient({ platform: createSimPlatform({ user: name }) });
+  const own = wxsession.createClient({ platform: createSimPlatform({ user: name }) });
+  client = own;
+  outbox = createOutbox({
+    storage: localStorageOf(localStorage),
+    prefix: `yibi.outbox.${name}.`,
+    // v1: save the whole drawing. With `append`, send actions.slice(acked) and rev.
+    // Sent as this user, whoever is picked later.
+    send: ({ id, actions: list }) => api('save', { id, actions: actions.serialize(list) }, own),
+    onChange: (id, state) => { if (drawing && drawing.id === id) showSaveState(state); },
+  });
+  outbox.retryAll(); // a reopened app resends what it never got to save
   paints = new Map();
   tid('current-user').textContent = name;
 }
@@ -82,10 +98,10 @@ async function showUsers() {
   show('users');
   const list = tid('users-list');
   list.replaceChildren();
-  setState('users-state', 'Loading users…');
+  setState('users-state', t('loadingUsers'));
   try {
     const users = await listUsers({});
-    setState('users-state', users.length ? '' : 'No users yet: name one above.');
+    setState('users-state', users.length ? '' : t('noUsers'));
     for (const u of users) {
       const li = document.createElement('li');
       const b = document.createElement('button');
@@ -99,7 +115,7 @@ async function showUsers() {
       list.append(li);
     }
   } catch (err) {
-    setState('users-state', `Could not load users: ${err.message}. You can still name a user above.`, true);
+    setState('users-state', t('usersFailed', err.message), true);
   }
 }
 
@@ -113,7 +129,16 @@ tid('new-user-form').addEventListener('submit', (e) => {
 });
 
 tid('switch-user').addEventListener('click', () => { location.hash = '#/users'; });
-tid('back').addEventListener('click', () => { location.hash = '#/gallery'; });
+// Leaving a drawing with edits not yet saved asks first (they stay queued
+// and are sent later either way; the question is whether to wait here).
+tid('back').addEventListener('click', async () => {
+  if (drawing && outbox.pending(drawing.id) && !(await ask(t('leaveUnsaved'), t('leave')))) return;
+  location.hash = '#/gallery';
+});
+window.addEventListener('beforeunload', (e) => {
+  if (outbox && outbox.ids().length) { e.preventDefault(); e.returnValue = ''; }
+});
+window.addEventListener('online', () => { if (outbox) outbox.retryAll(); });
 
 function sizeCanvas(canvas, cssWidth, cssHeight, scale) {
   const dpr = window.devicePixelRatio || 1;
@@ -129,6 +154,8 @@ async function loadPaints() {
   const list = await api('list');
   paints = new Map();
   for (const p of Array.isArray(list) ? list : []) paints.set(p.id, actions.parse(p.actions));
+  // Edits the server has not acknowledged are newer than its copy.
+  for (const id of outbox.ids()) paints.set(id, outbox.actions(id));
   return paints;
 }
 
@@ -137,17 +164,17 @@ async function showGallery() {
   show('gallery');
   const grid = tid('gallery');
   const seq = ++galleryLoad;
-  for (const t of grid.querySelectorAll('.paint')) t.remove();
+  for (const old of grid.querySelectorAll('.paint')) old.remove();
   grid.dataset.state = 'loading';
-  setState('gallery-state', 'Loading your drawings…');
+  setState('gallery-state', t('loadingPaints'));
   try {
     await loadPaints();
   } catch (err) {
     if (seq !== galleryLoad) return;
     grid.dataset.state = 'error';
-    setState('gallery-state', `Could not load your drawings: ${describe(err)}.`, true);
+    setState('gallery-state', t('paintsFailed', describe(err)), true);
     const retry = document.createElement('button');
-    retry.textContent = 'Retry';
+    retry.textContent = t('retry');
     retry.className = 'link';
     retry.dataset.testid = 'retry';
     retry.addEventListener('click', showGallery);
@@ -155,45 +182,46 @@ async function showGallery() {
     return;
   }
   if (seq !== galleryLoad) return;
-  setState('gallery-state', paints.size ? '' : 'No drawings yet. Tap + to draw one.');
+  setState('gallery-state', paints.size ? '' : t('noPaints'));
   for (const [id, acts] of paints) grid.append(tile(id, acts));
   grid.dataset.state = 'ready';
 }
 
 function tile(id, acts) {
-  const t = document.createElement('div');
-  t.className = 'tile paint';
-  t.dataset.testid = 'paint-tile';
-  t.dataset.id = id;
+  const el = document.createElement('div');
+  el.className = 'tile paint';
+  el.dataset.testid = 'paint-tile';
+  el.dataset.id = id;
   const open = document.createElement('a');
   open.href = '#/draw/' + id;
   open.className = 'open';
-  open.setAttribute('aria-label', 'Open drawing');
+  open.setAttribute('aria-label', t('open'));
   const canvas = document.createElement('canvas');
   canvas.dataset.testid = 'thumb';
   open.append(canvas);
   const del = document.createElement('button');
   del.className = 'delete';
   del.dataset.testid = 'delete-paint';
-  del.setAttribute('aria-label', 'Delete drawing');
+  del.setAttribute('aria-label', t('deleteOne'));
   del.textContent = '×';
-  del.addEventListener('click', (e) => { e.preventDefault(); confirmDelete(id, t); });
+  del.addEventListener('click', (e) => { e.preventDefault(); confirmDelete(id, el); });
   // The 2016 gallery deleted on long press; keep that for touch screens.
   let timer = 0;
-  open.addEventListener('pointerdown', () => { timer = setTimeout(() => { timer = -1; confirmDelete(id, t); }, 600); });
+  open.addEventListener('pointerdown', () => { timer = setTimeout(() => { timer = -1; confirmDelete(id, el); }, 600); });
   for (const ev of ['pointerup', 'pointerleave', 'pointercancel']) open.addEventListener(ev, () => { if (timer > 0) clearTimeout(timer); });
   open.addEventListener('click', (e) => { if (timer === -1) { e.preventDefault(); timer = 0; } });
   open.addEventListener('contextmenu', (e) => e.preventDefault());
-  t.append(open, del);
+  el.append(open, del);
   const s = actions.THUMBNAIL_SCALE;
   const ctx = sizeCanvas(canvas, WIDTH * s, HEIGHT * s, 1);
-  actions.replay(ctx, acts, { scale: s });
-  return t;
+  actions.replay(ctx, acts, { scale: actions.scaleFor(WIDTH * s) });
+  return el;
 }
 
-function ask(text) {
+function ask(text, ok = t('delete')) {
   const dlg = tid('confirm-dialog');
   tid('confirm-text').textContent = text;
+  tid('confirm-ok').textContent = ok;
   dlg.hidden = false;
   tid('confirm-ok').focus();
   return new Promise((resolve) => {
@@ -214,16 +242,17 @@ function ask(text) {
 }
 
 async function confirmDelete(id, el) {
-  if (!(await ask('Delete this drawing?'))) return;
+  if (!(await ask(t('confirmDelete')))) return;
   el.classList.add('busy');
   try {
     await api('delete', { id });
+    outbox.drop(id);
     paints.delete(id);
     el.remove();
-    if (!paints.size) setState('gallery-state', 'No drawings yet. Tap + to draw one.');
+    if (!paints.size) setState('gallery-state', t('noPaints'));
   } catch (err) {
     el.classList.remove('busy');
-    setState('gallery-state', `Could not delete: ${describe(err)}.`, true);
+    setState('gallery-state', t('deleteFailed', describe(err)), true);
   }
 }
 
@@ -232,124 +261,190 @@ tid('new-paint').addEventListener('click', () => { location.hash = '#/draw/' + c
 // ---- draw
 
 const board = tid('draw-canvas');
-let drawing = null; // {id, actions, ctx, color, seq}
+// drawing: the open drawing. model is the shared Drawing (lib/drawing.js);
+// points the stroke in progress, in the drawing space.
+let drawing = null; // {id, model, ctx, points, seq}
+// tool: what the next stroke draws with, kept across drawings.
+const tool = { color: actions.PALETTE[0], width: actions.LINE_WIDTH, eraser: false };
+
+// Tools are picked on pointerdown, not click: a tap right after a stroke
+// (finger still settling) is not lost.
+function onPress(el, fn) {
+  el.addEventListener('pointerdown', (e) => { if (e.button > 0) return; e.preventDefault(); fn(); });
+  el.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); fn(); } });
+}
 
 for (const c of actions.PALETTE) {
   const b = document.createElement('button');
   b.className = 'swatch';
-  b.style.background = c;
   b.dataset.testid = 'color-' + c.slice(1);
   b.dataset.color = c;
-  b.setAttribute('aria-label', 'Colour ' + c);
-  b.addEventListener('click', () => pickColor(c));
+  b.setAttribute('aria-label', t('color', c));
+  const dot = document.createElement('span');
+  dot.style.background = c;
+  b.append(dot);
+  onPress(b, () => { tool.color = c; tool.eraser = false; showTool(); });
   tid('palette').append(b);
 }
 
-function pickColor(c) {
-  if (drawing) drawing.color = c;
-  for (const b of tid('palette').children) b.classList.toggle('active', b.dataset.color === c);
+for (const w of actions.WIDTHS) {
+  const b = document.createElement('button');
+  b.className = 'tool width';
+  b.dataset.testid = 'width-' + w;
+  b.dataset.width = w;
+  b.setAttribute('aria-label', t('width', w));
+  const dot = document.createElement('span');
+  dot.style.width = dot.style.height = `${w + 4}px`;
+  b.append(dot);
+  onPress(b, () => { tool.width = w; tool.eraser = false; showTool(); });
+  tid('widths').append(b);
+}
+onPress(tid('eraser'), () => { tool.eraser = true; showTool(); });
+
+function showTool() {
+  for (const b of tid('palette').children) b.classList.toggle('active', !tool.eraser && b.dataset.color === tool.color);
+  for (const b of tid('widths').children) {
+    b.classList.toggle('active', !tool.eraser && Number(b.dataset.width) === tool.width);
+    b.firstChild.style.background = tool.eraser ? '#999' : tool.color;
+  }
+  tid('eraser').classList.toggle('active', tool.eraser);
+  tid('eraser').setAttribute('aria-pressed', String(tool.eraser));
+  board.dataset.tool = tool.eraser ? 'eraser' : 'pen';
+}
+showTool();
+
+// showEditState enables undo and clear when they would change something,
+// and shows a full drawing before the server's limit refuses it.
+function showEditState() {
+  const m = drawing && drawing.model;
+  tid('undo').disabled = !m || !m.canUndo;
+  tid('clear').disabled = !m || !m.canClear;
+  board.classList.toggle('full', !!m && m.full);
+  if (m && m.full) setSaveState('full');
 }
 
 function layoutBoard() {
   if (!drawing) return;
   const w = board.clientWidth || WIDTH;
-  drawing.ctx = sizeCanvas(board, w, w * HEIGHT / WIDTH, w / WIDTH);
-  actions.replay(drawing.ctx, drawing.actions);
+  const dpr = window.devicePixelRatio || 1;
+  board.width = Math.round(w * dpr);
+  board.height = Math.round(w * HEIGHT / WIDTH * dpr);
+  drawing.ctx = board.getContext('2d');
+  drawing.model.paint(drawing.ctx, board.width, board.height, dpr);
 }
 
 async function showDraw(id) {
   show('draw');
   setSaveState('');
-  drawing = { id, actions: [], ctx: null, color: drawing?.color || actions.PALETTE[0], seq: 0, points: null };
-  pickColor(drawing.color);
+  drawing = { id, model: new Drawing(), ctx: null, points: null, acked: 0 };
+  showEditState();
   board.classList.add('loading');
   if (!paints.has(id)) {
     // Opened by URL (a reload): the drawing may exist on the server.
-    setSaveState('loading…');
+    setSaveState('loading');
     try {
       await loadPaints();
       setSaveState('');
     } catch (err) {
-      setSaveState(`could not load: ${describe(err)}`, true);
+      setSaveState('loadFailed', describe(err));
     }
   }
   if (!drawing || drawing.id !== id) return;
-  drawing.actions = (paints.get(id) || []).slice();
+  drawing.model = new Drawing(paints.get(id));
+  drawing.acked = (paints.get(id) || []).length; // what the server had when opened
   board.classList.remove('loading');
   layoutBoard();
+  showEditState();
+  if (outbox.pending(id)) showSaveState(outbox.state(id));
 }
 
 window.addEventListener('resize', layoutBoard);
 
-function setSaveState(text, isError = false) {
+// setSaveState shows a state by key (data-state, for tests and styles)
+// in the app's language.
+function setSaveState(key, ...args) {
   const el = tid('save-state');
-  el.textContent = text;
-  el.classList.toggle('error', isError);
-  el.dataset.state = text;
+  el.textContent = key ? t(key, ...args) : '';
+  el.classList.toggle('error', key === 'loadFailed' || key === 'full');
+  el.classList.toggle('pending', key === 'unsaved');
+  el.dataset.state = key;
 }
 
+// boardPoint maps a pointer event to the drawing space.
 function boardPoint(e) {
   const r = board.getBoundingClientRect();
-  return [(e.clientX - r.left) * WIDTH / r.width, (e.clientY - r.top) * HEIGHT / r.height];
+  return [(e.clientX - r.left) * WIDTH / r.width, (e.clientY - r.top) * WIDTH / r.width];
 }
 
 board.addEventListener('pointerdown', (e) => {
   if (!drawing || !drawing.ctx || e.button > 0) return;
+  e.preventDefault();
+  if (drawing.model.full) { setSaveState('full'); return; }
   board.setPointerCapture(e.pointerId);
   drawing.points = [boardPoint(e)];
-  e.preventDefault();
 });
 
 board.addEventListener('pointermove', (e) => {
   if (!drawing || !drawing.points) return;
   const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [e];
-  const ctx = drawing.ctx;
+  const k = ink(tool);
   for (const ev of events.length ? events : [e]) {
+    if (drawing.points.length >= drawing.model.maxPoints) break; // the stroke fills what room is left
     const p = boardPoint(ev);
-    const last = drawing.points[drawing.points.length - 1];
+    actions.drawSegment(drawing.ctx, drawing.points[drawing.points.length - 1], p, k.color, k.width);
     drawing.points.push(p);
-    // Draw the new segment at once; the recorded stroke is the same line.
-    ctx.save();
-    ctx.beginPath();
-    ctx.lineCap = 'round';
-    ctx.lineJoin = 'round';
-    ctx.strokeStyle = drawing.color;
-    ctx.lineWidth = actions.LINE_WIDTH;
-    ctx.moveTo(last[0], last[1]);
-    ctx.lineTo(p[0], p[1]);
-    ctx.stroke();
-    ctx.restore();
   }
 });
 
 function endStroke() {
   if (!drawing || !drawing.points) return;
-  const stroke = actions.strokeActions(drawing.points, drawing.color, actions.LINE_WIDTH);
+  const added = drawing.model.stroke(drawing.points, tool);
   drawing.points = null;
-  if (!stroke.length) return;
-  actions.replay(drawing.ctx, stroke); // a tap's dot
-  drawing.actions = drawing.actions.concat(stroke);
-  paints.set(drawing.id, drawing.actions);
-  save(drawing);
+  if (!added.length) return;
+  actions.replay(drawing.ctx, added); // a tap's dot; the context is in the drawing space
+  edited(drawing);
 }
 board.addEventListener('pointerup', endStroke);
 board.addEventListener('pointercancel', endStroke);
 
-// save sends the whole drawing after every stroke, as the 2016 page did.
-// Only the newest save's answer sets the state shown.
-async function save(d) {
-  const seq = ++d.seq;
-  setSaveState('saving…');
-  try {
-    await api('save', { id: d.id, actions: actions.serialize(d.actions) });
-    if (seq === d.seq && drawing === d) setSaveState('saved');
-  } catch (err) {
-    if (seq === d.seq && drawing === d) setSaveState(`failed: ${describe(err)}`, true);
+function undo() {
+  if (!drawing || !drawing.model.undo().length) return;
+  drawing.model.paint(drawing.ctx, board.width, board.height, window.devicePixelRatio || 1);
+  edited(drawing);
+}
+
+function clear() {
+  if (!drawing || !drawing.model.clear().length) return;
+  drawing.model.paint(drawing.ctx, board.width, board.height, window.devicePixelRatio || 1);
+  edited(drawing);
+}
+
+tid('undo').addEventListener('click', undo);
+tid('clear').addEventListener('click', clear);
+document.addEventListener('keydown', (e) => {
+  if (document.body.dataset.screen !== 'draw' || !tid('confirm-dialog').hidden) return;
+  if ((e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey && e.key.toLowerCase() === 'z') {
+    e.preventDefault();
+    undo();
   }
+});
+
+function edited(d) {
+  paints.set(d.id, d.model.actions);
+  showEditState();
+  outbox.put(d.id, d.model.actions, d.acked);
+}
+
+// showSaveState shows the outbox's state for the open drawing; a full
+// drawing says so instead of "saved".
+function showSaveState(state) {
+  if (!drawing) return;
+  if (state === 'saved' && !outbox.pending(drawing.id) && drawing.model.full) setSaveState('full');
+  else setSaveState(state);
 }
 
 window.addEventListener('hashchange', route);
 window.addEventListener('unhandledrejection', (e) => {
-  setState('boot-state', `Something went wrong: ${describe(e.reason)}`, true);
+  setState('boot-state', t('crashed', describe(e.reason)), true);
 });
 route();

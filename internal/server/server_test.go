@@ -150,7 +150,7 @@ func TestBadInput(t *testing.T) {
 		{name: "ListWithPOST", method: "POST", url: paints + "list", header: session(), status: 405, reason: api.ReasonMethodInvalid, allow: "GET, HEAD"},
 		{name: "SaveWithGET", method: "GET", url: paints + "save", header: session(), status: 405, reason: api.ReasonMethodInvalid, allow: "POST"},
 		{name: "HealthzWithPOST", method: "POST", url: s.URL() + "/healthz", status: 405, reason: api.ReasonMethodInvalid, allow: "GET, HEAD"},
-		{name: "StaticWithDELETE", method: "DELETE", url: s.URL() + "/app.js", status: 405, reason: api.ReasonMethodInvalid, allow: "GET, HEAD"},
+		{name: "StaticWithDELETE", method: "DELETE", url: s.URL() + "/web/app.js", status: 405, reason: api.ReasonMethodInvalid, allow: "GET, HEAD"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -253,9 +253,9 @@ func TestWebApp(t *testing.T) {
 				t.Errorf("GET /: got %d %q, want the page with %s", page.status, page.header.Get("Content-Type"), tt.wantMeta)
 			}
 			if tt.base == "/applet" && !bytes.Equal(page.body, original) {
-				t.Errorf("GET /: page differs from clients/web/index.html")
+				t.Errorf("GET /: page differs from clients/index.html")
 			}
-			for _, p := range []string{"/index.html", "/app.js", "/style.css", "/lib/wxsession.mjs", "/lib/actions.mjs"} {
+			for _, p := range []string{"/index.html", "/favicon.ico", "/web/app.js", "/web/style.css", "/miniprogram/lib/wxsession.js", "/miniprogram/lib/actions.js"} {
 				if a := do(t, "GET", s.URL()+p, nil, "", nil); a.status != 200 || a.header.Get("ETag") == "" {
 					t.Errorf("GET %s: got %d ETag %q, want 200 with an ETag", p, a.status, a.header.Get("ETag"))
 				}

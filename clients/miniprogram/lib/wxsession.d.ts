@@ -1,5 +1,7 @@
-// Type declarations for wxsession.js (CommonJS: require('./lib/wxsession.js'))
-// and wxsession.mjs (ES module: import wxsession from './lib/wxsession.mjs').
+// Type declarations for wxsession.js, an ES module:
+//   import wxsession from './lib/wxsession.js';          // the default object
+//   import { createClient } from './lib/wxsession.js';   // or by name
+// `tsc --noEmit` checks them in the tests (test/types.test.js).
 
 /** The options of wx.request, plus its callbacks. */
 export interface RequestOptions<T = any> {
@@ -87,7 +89,14 @@ export declare const ERR_REQUEST_FAILED: 'ERR_REQUEST_FAILED';
 export declare const ERR_SESSION: 'ERR_SESSION';
 
 export declare function createClient(options: ClientOptions): Client;
-export declare function wxPlatform(wx: object): Platform;
+/** The part of the mini program's `wx` that wxPlatform calls (callback style). */
+export interface WxLike {
+  login(options: { success?: (res: any) => void; fail?: (err: any) => void }): unknown;
+  getUserInfo(options: { success?: (res: any) => void; fail?: (err: any) => void }): unknown;
+  request(options: any): unknown;
+}
+
+export declare function wxPlatform(wx: WxLike): Platform;
 
 /** The default client's request, bound to the global wx: a drop-in for the 2016 client. */
 export declare function request<T = any>(options: RequestOptions<T>): void;

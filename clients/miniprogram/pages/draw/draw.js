@@ -1,8 +1,10 @@
-// The draw page: one canvas, the 2016 palette, line width 5. Every stroke
-// is recorded in the 2016 actions shape and the whole drawing is saved
-// after each stroke, as the 2016 page did.
-const wxsession = require('../../lib/wxsession.js');
-const actions = require('../../lib/actions.js');
+// The draw page: one canvas in the 375 × 500 drawing space scaled to the
+// screen, the 2016 palette, three line widths, an eraser, undo and clear.
+// Every stroke is recorded in the 2016 actions shape (docs/drawing.md) and
+// the whole drawing is saved after each edit, as the 2016 page did, through
+// the app's outbox: kept on the device until the server has it.
+import { PALETTE, WIDTHS, LINE_WIDTH, SPACE, replay, drawSegment } from '../../lib/actions.js';
+import { Drawing, ink } from '../../lib/drawing.js';
 
 // uuid makes a paint id (RFC 4122 version 4 layout).
 function uuid() {
@@ -22,24 +24,35 @@ function pixelRatio() {
   return info.pixelRatio || 1;
 }
 
-function point(e) {
-  const t = (e.touches && e.touches[0]) || (e.changedTouches && e.changedTouches[0]);
-  return t ? [t.x, t.y] : null;
-}
-
 Page({
   data: {
-    palette: actions.PALETTE,
-    color: actions.PALETTE[0],
-    saveState: '', // '', 'saving', 'saved', 'failed'
+    palette: PALETTE,
+    widths: WIDTHS,
+    color: PALETTE[0],
+    width: LINE_WIDTH,
+    eraser: false,
+    canUndo: false,
+    canClear: false,
+    full: false,
+    saveState: '', // '', 'saving', 'saved', 'unsaved'
   },
 
   onLoad(query) {
+    const app = getApp();
     this.paintId = (query && query.id) || uuid();
-    const known = getApp().globalData.paints[this.paintId];
-    this.actions = Array.isArray(known) ? known.slice() : [];
+    const known = app.globalData.paints[this.paintId];
+    // Edits not yet acknowledged are newer than the server's copy.
+    this.drawing = new Drawing(app.outbox().actions(this.paintId) || known);
+    this.acked = Array.isArray(known) ? known.length : 0; // what the server had when opened
     this.points = null;
-    this.saveSeq = 0;
+    app.globalData.saveListeners[this.paintId] = (state) => this.showSave(state);
+    if (app.outbox().pending(this.paintId)) this.showSave(app.outbox().state(this.paintId));
+    this.cssWidth = 0; // the canvas's width on screen, px; 0 until onReady measured it
+    this.showTools();
+  },
+
+  onUnload() {
+    delete getApp().globalData.saveListeners[this.paintId];
   },
 
   onReady() {
@@ -49,78 +62,111 @@ Page({
       .exec((res) => {
         const r = res && res[0];
         if (!r || !r.node) return;
-        const dpr = pixelRatio();
-        const canvas = r.node;
-        canvas.width = r.width * dpr;
-        canvas.height = r.height * dpr;
-        this.ctx = canvas.getContext('2d');
-        this.ctx.scale(dpr, dpr);
-        actions.replay(this.ctx, this.actions);
+        this.dpr = pixelRatio();
+        this.canvas = r.node;
+        this.canvas.width = r.width * this.dpr;
+        this.canvas.height = r.height * this.dpr;
+        this.cssWidth = r.width;
+        this.ctx = this.canvas.getContext('2d');
+        this.repaint();
       });
   },
 
+  // repaint draws the whole drawing; a stroke in progress is drawn on top
+  // of it segment by segment (see touchmove), in the same scaled space.
+  repaint() {
+    if (!this.ctx) return;
+    this.drawing.paint(this.ctx, this.canvas.width, this.canvas.height, this.dpr);
+  },
+
+  showTools() {
+    this.setData({ canUndo: this.drawing.canUndo, canClear: this.drawing.canClear, full: this.drawing.full });
+  },
+
+  // A colour (or width, or the eraser) is picked on touchstart, not tap:
+  // a tap right after a stroke is not lost to the gesture recogniser.
   pick(e) {
-    this.setData({ color: e.currentTarget.dataset.color });
+    this.setData({ color: e.currentTarget.dataset.color, eraser: false });
+  },
+
+  pickWidth(e) {
+    this.setData({ width: Number(e.currentTarget.dataset.width), eraser: false });
+  },
+
+  pickEraser() {
+    this.setData({ eraser: true });
+  },
+
+  // point maps a touch on the canvas to the drawing space.
+  point(e) {
+    const t = (e.touches && e.touches[0]) || (e.changedTouches && e.changedTouches[0]);
+    if (!t || !this.cssWidth) return null;
+    const k = SPACE.width / this.cssWidth;
+    return [t.x * k, t.y * k];
+  },
+
+  tool() {
+    return this.data.eraser ? { eraser: true } : { color: this.data.color, width: this.data.width };
   },
 
   touchstart(e) {
-    const p = point(e);
-    if (!p) return;
-    this.points = [p];
+    if (this.drawing.full) {
+      wx.showToast({ title: '这幅画已满，请新建一幅', icon: 'none' });
+      return;
+    }
+    const p = this.point(e);
+    if (p) this.points = [p];
   },
 
   touchmove(e) {
-    const p = point(e);
-    if (!p || !this.points) return;
+    const p = this.point(e);
+    if (!p || !this.points || this.points.length >= this.drawing.maxPoints) return;
     const last = this.points[this.points.length - 1];
     this.points.push(p);
     if (!this.ctx) return;
-    // Draw the new segment at once; the recorded stroke is the same line.
-    const ctx = this.ctx;
-    ctx.save();
-    ctx.beginPath();
-    ctx.lineCap = 'round';
-    ctx.lineJoin = 'round';
-    ctx.strokeStyle = this.data.color;
-    ctx.lineWidth = actions.LINE_WIDTH;
-    ctx.moveTo(last[0], last[1]);
-    ctx.lineTo(p[0], p[1]);
-    ctx.stroke();
-    ctx.restore();
+    const k = ink(this.tool());
+    drawSegment(this.ctx, last, p, k.color, k.width);
   },
 
   touchend() {
     if (!this.points) return;
-    const stroke = actions.strokeActions(this.points, this.data.color, actions.LINE_WIDTH);
+    const added = this.drawing.stroke(this.points, this.tool());
     this.points = null;
-    if (!stroke.length) return;
-    if (this.ctx) actions.replay(this.ctx, stroke); // a tap's dot
-    this.actions = this.actions.concat(stroke);
-    getApp().globalData.paints[this.paintId] = this.actions;
-    this.save();
+    if (!added.length) return;
+    if (this.ctx) replay(this.ctx, added); // a tap's dot; the context is already scaled
+    this.edited();
   },
 
   touchcancel() {
     this.touchend();
   },
 
-  // save sends the whole drawing; only the newest save's answer sets the
-  // state shown, so a slow earlier answer cannot say "saved" for later work.
-  save() {
-    const seq = ++this.saveSeq;
-    this.setData({ saveState: 'saving' });
-    wxsession.request({
-      url: getApp().api('save'),
-      method: 'POST',
-      data: { id: this.paintId, actions: actions.serialize(this.actions) },
-      success: (res) => {
-        if (seq !== this.saveSeq) return;
-        this.setData({ saveState: res.data && res.data.code === 0 ? 'saved' : 'failed' });
-      },
-      fail: () => {
-        if (seq !== this.saveSeq) return;
-        this.setData({ saveState: 'failed' });
-      },
-    });
+  undo() {
+    if (!this.drawing.undo().length) return;
+    this.repaint();
+    this.edited();
+  },
+
+  clear() {
+    if (!this.drawing.clear().length) return;
+    this.repaint();
+    this.edited();
+  },
+
+  edited() {
+    getApp().globalData.paints[this.paintId] = this.drawing.actions;
+    this.showTools();
+    getApp().outbox().put(this.paintId, this.drawing.actions, this.acked);
+  },
+
+  // showSave shows the outbox's state; while strokes are not saved yet,
+  // leaving the page asks first (they stay queued either way).
+  showSave(state) {
+    this.setData({ saveState: state });
+    if (state === 'unsaved' && wx.enableAlertBeforeUnload) {
+      wx.enableAlertBeforeUnload({ message: '还有笔画尚未保存。它们留在本机，联网后会自动保存。现在离开吗？' });
+    } else if (state === 'saved' && wx.disableAlertBeforeUnload) {
+      wx.disableAlertBeforeUnload();
+    }
   },
 });

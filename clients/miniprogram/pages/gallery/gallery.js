@@ -1,7 +1,8 @@
-// The gallery: the user's drawings as thumbnails at one third scale, a "+"
-// tile for a new drawing, long press to delete.
-const wxsession = require('../../lib/wxsession.js');
-const actions = require('../../lib/actions.js');
+// The gallery: the user's drawings as thumbnails (the 375 × 500 drawing
+// space scaled to the tile), a "+" tile for a new drawing, long press to
+// delete.
+import wxsession from '../../lib/wxsession.js';
+import actions from '../../lib/actions.js';
 
 function pixelRatio() {
   const info = wx.getWindowInfo ? wx.getWindowInfo() : wx.getSystemInfoSync();
@@ -32,8 +33,15 @@ Page({
         }
         const paints = {};
         body.data.forEach((p) => { paints[p.id] = actions.parse(p.actions); });
+        // Drawings with edits not yet saved show as drawn on this device.
+        const outbox = app.outbox();
+        const list = body.data.map((p) => ({ id: p.id }));
+        outbox.ids().forEach((id) => {
+          if (!paints[id]) list.push({ id });
+          paints[id] = outbox.actions(id);
+        });
         app.globalData.paints = paints;
-        this.setData({ loading: false, paints: body.data.map((p) => ({ id: p.id })) }, () => this.drawThumbnails());
+        this.setData({ loading: false, paints: list }, () => this.drawThumbnails());
       },
       fail: () => this.setData({ loading: false, error: '网络错误，下拉重试' }),
     });
@@ -44,7 +52,7 @@ Page({
     wx.stopPullDownRefresh();
   },
 
-  // drawThumbnails replays every paint onto its <canvas type="2d"> at 1/3.
+  // drawThumbnails replays every paint onto its <canvas type="2d">, scaled to the tile.
   drawThumbnails() {
     const paints = getApp().globalData.paints;
     const dpr = pixelRatio();
@@ -60,7 +68,7 @@ Page({
           canvas.height = r.height * dpr;
           const ctx = canvas.getContext('2d');
           ctx.scale(dpr, dpr);
-          actions.replay(ctx, paints[id], { scale: actions.THUMBNAIL_SCALE });
+          actions.replay(ctx, paints[id], { scale: actions.scaleFor(r.width) });
         });
     });
   },
@@ -89,6 +97,7 @@ Page({
       data: { id },
       success: (res) => {
         if (res.data && res.data.code === 0) {
+          getApp().outbox().drop(id);
           delete getApp().globalData.paints[id];
           this.setData({ paints: this.data.paints.filter((p) => p.id !== id) });
         } else {

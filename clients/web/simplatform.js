@@ -1,0 +1,111 @@
+/*
+ * simplatform: a wxsession platform for browsers and Node that logs in
+ * through Yibi's WeChat simulator (development mode) instead of WeChat:
+ * login() is POST /wechat/sim/login {user}, getUserInfo() is
+ * POST /wechat/sim/userinfo {user}, request() is fetch with wx.request's
+ * option and answer shapes. The browser app's own (the mini program logs in
+ * through WeChat); the Node tests import it too. An ES module.
+ */
+
+function formEncode(data) {
+  var parts = [];
+  for (var k in data) {
+    if (!Object.prototype.hasOwnProperty.call(data, k) || data[k] == null) continue;
+    var v = typeof data[k] === 'object' ? JSON.stringify(data[k]) : String(data[k]);
+    parts.push(encodeURIComponent(k) + '=' + encodeURIComponent(v));
+  }
+  return parts.join('&');
+}
+
+function headerValue(header, name) {
+  for (var k in header) if (k.toLowerCase() === name) return header[k];
+  return undefined;
+}
+
+/**
+ * createSimPlatform makes a platform for wxsession.createClient.
+ * opts.user: the simulated WeChat user (required); opts.base: the yibi
+ * origin ('' in the browser app, 'http://127.0.0.1:5757' in Node);
+ * opts.simPath: where the simulator is mounted (default '/wechat');
+ * opts.appid: optional; opts.fetch: defaults to globalThis.fetch.
+ */
+export function createSimPlatform(opts) {
+  opts = opts || {};
+  var base = (opts.base || '').replace(/\/+$/, '');
+  var simPath = opts.simPath || '/wechat';
+  var doFetch = opts.fetch || (typeof fetch === 'function' ? fetch.bind(globalThis) : null);
+  if (!doFetch) throw new Error('simplatform: no fetch');
+  if (!opts.user) throw new Error('simplatform: no user');
+
+  function abs(url) { return /^https?:\/\//.test(url) ? url : base + url; }
+
+  // request: wx.request semantics on fetch. Resolves for every HTTP
+  // status with {statusCode, data, header}; rejects only on a network
+  // failure, with {errMsg}.
+  function request(o) {
+    var method = String(o.method || 'GET').toUpperCase();
+    var header = {};
+    for (var k in o.header || {}) header[k] = o.header[k];
+    var url = abs(o.url);
+    var body;
+    var data = o.data;
+    if (method === 'GET' || method === 'HEAD') {
+      if (data && typeof data === 'object') {
+        var q = formEncode(data);
+        if (q) url += (url.indexOf('?') < 0 ? '?' : '&') + q;
+      }
+    } else if (data != null) {
+      var type = headerValue(header, 'content-type');
+      if (!type) { type = 'application/json'; header['Content-Type'] = type; }
+      if (typeof data === 'string') body = data;
+      else if (/x-www-form-urlencoded/i.test(type)) body = formEncode(data);
+      else body = JSON.stringify(data);
+    }
+    return Promise.resolve()
+      .then(function () { return doFetch(url, { method: method, headers: header, body: body }); })
+      .then(function (res) {
+        return res.text().then(function (text) {
+          var parsed = text;
+          if ((o.dataType || 'json') === 'json') {
+            try { parsed = JSON.parse(text); } catch (e) { parsed = text; }
+          }
+          var h = {};
+          res.headers.forEach(function (v, n) { h[n] = v; });
+          return { statusCode: res.status, data: parsed, header: h, errMsg: 'request:ok' };
+        });
+      }, function (e) {
+        throw { errMsg: 'request:fail ' + (e && e.message ? e.message : String(e)) };
+      });
+  }
+
+  function sim(path, name) {
+    var body = { user: opts.user };
+    if (opts.appid) body.appid = opts.appid;
+    return request({ url: simPath + path, method: 'POST', data: body }).then(function (res) {
+      var d = res.data || {};
+      if (res.statusCode !== 200 || typeof d !== 'object') {
+        throw { errMsg: (d && d.errMsg) || name + ':fail HTTP ' + res.statusCode };
+      }
+      return d;
+    });
+  }
+
+  return {
+    user: opts.user,
+    login: function () { return sim('/sim/login', 'login'); },
+    getUserInfo: function () { return sim('/sim/userinfo', 'getUserInfo'); },
+    request: request
+  };
+}
+
+/** listUsers reads the simulator's users: GET {base}/wechat/sim/users. */
+export function listUsers(opts) {
+  opts = opts || {};
+  var base = (opts.base || '').replace(/\/+$/, '');
+  var doFetch = opts.fetch || fetch.bind(globalThis);
+  var url = base + (opts.simPath || '/wechat') + '/sim/users' + (opts.appid ? '?appid=' + encodeURIComponent(opts.appid) : '');
+  return doFetch(url).then(function (res) {
+    if (!res.ok) throw new Error('users: HTTP ' + res.status);
+    return res.json();
+  }).then(function (d) { return (d && Array.isArray(d.users)) ? d.users : []; });
+}
