@@ -127,20 +127,20 @@ func TestRevocationAcrossInstances(t *testing.T) {
 		limit = 50 * time.Millisecond
 	}
 
-	// gone polls b until code is not found and returns how long that took
-	// since the revoking call returned.
-	gone := func(t *testing.T, code string, since time.Time) time.Duration {
+	// goneAfter polls found (a read on b) until it reports false and
+	// returns how long that took since the revoking call returned.
+	goneAfter := func(t *testing.T, what string, since time.Time, found func() (bool, error)) time.Duration {
 		t.Helper()
 		for {
-			_, found, err := b.Get(ctx, code)
+			ok, err := found()
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !found {
+			if !ok {
 				return time.Since(since)
 			}
 			if time.Since(since) > time.Second {
-				t.Fatalf("code %s still found on the other instance after 1s", code)
+				t.Fatalf("%s still found on the other instance after 1s", what)
 			}
 			// Block between polls, as a server's goroutines do on their
 			// connections: a loop of cache hits that never blocks keeps the
@@ -148,6 +148,13 @@ func TestRevocationAcrossInstances(t *testing.T) {
 			// which would measure the Go scheduler, not the invalidation.
 			time.Sleep(50 * time.Microsecond)
 		}
+	}
+	gone := func(t *testing.T, code string, since time.Time) time.Duration {
+		t.Helper()
+		return goneAfter(t, "code "+code, since, func() (bool, error) {
+			_, found, err := b.Get(ctx, code)
+			return found, err
+		})
 	}
 	// cached logs code in on a and makes b cache it.
 	cached := func(t *testing.T, code, openID string) {
@@ -180,6 +187,54 @@ func TestRevocationAcrossInstances(t *testing.T) {
 				cached(t, code, openID)
 				tc.revoke(t, code, openID)
 				took = append(took, gone(t, code, time.Now()))
+			}
+			slices.Sort(took)
+			t.Logf("refused on the other instance after the revoking call returned: median %v, max %v", took[len(took)/2], took[len(took)-1])
+			if late := took[len(took)-1]; late > limit {
+				t.Errorf("slowest of %d trials: got %v, want at most %v (all: %v)", trials, late, limit, took)
+			}
+		})
+	}
+	// v2 sessions: a token logged out (or all of its user's sessions) on
+	// a is refused on b as fast.
+	tokenCases := []struct {
+		name   string
+		revoke func(t *testing.T, hash, openID string)
+	}{
+		{"TokenLogout", func(t *testing.T, hash, _ string) {
+			if err := a.DeleteToken(ctx, hash); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"TokenLogoutAll", func(t *testing.T, _, openID string) {
+			if err := a.DeleteUser(ctx, openID); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tc := range tokenCases {
+		t.Run(tc.name, func(t *testing.T) {
+			var took []time.Duration
+			for i := range trials {
+				hash, openID := fmt.Sprintf("%s-%d", tc.name, i), fmt.Sprintf("o-%s-%d", tc.name, i)
+				now := time.Now()
+				ts := wxsession.TokenSession{User: wxsession.User{OpenID: openID}, CreatedAt: now,
+					ExpiresAt: now.Add(time.Minute), Deadline: now.Add(time.Hour)}
+				if _, err := a.CreateToken(ctx, hash, ts, 5); err != nil {
+					t.Fatal(err)
+				}
+				n := b.CacheLen()
+				for b.CacheLen() == n {
+					if _, found, err := b.GetToken(ctx, hash); err != nil || !found {
+						t.Fatalf("GetToken: found %v, err %v", found, err)
+					}
+					time.Sleep(time.Millisecond)
+				}
+				tc.revoke(t, hash, openID)
+				took = append(took, goneAfter(t, "token "+hash, time.Now(), func() (bool, error) {
+					_, found, err := b.GetToken(ctx, hash)
+					return found, err
+				}))
 			}
 			slices.Sort(took)
 			t.Logf("refused on the other instance after the revoking call returned: median %v, max %v", took[len(took)/2], took[len(took)-1])
