@@ -39,8 +39,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap keeps http.NewResponseController working through the wrapper.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// logRequests logs method, path, status, duration and request id; never
-// headers, which carry session codes. openID, when set, names the user.
+// logRequests logs method, path, status, duration and request id, at the
+// level requestLevel picks; never headers, which carry session codes.
+// openID, when set, names the user.
 func logRequests(logger *slog.Logger, openID func(*http.Request) string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
@@ -53,15 +54,32 @@ func logRequests(logger *slog.Logger, openID func(*http.Request) string, next ht
 		sw := &statusWriter{ResponseWriter: w}
 		start := time.Now()
 		next.ServeHTTP(sw, r)
+		d := time.Since(start)
 		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status,
-			"duration", time.Since(start), "request_id", id}
+			"duration", d, "request_id", id}
 		if openID != nil {
 			if u := openID(r); u != "" {
 				attrs = append(attrs, "openId", u)
 			}
 		}
-		logger.InfoContext(r.Context(), "request", attrs...)
+		logger.Log(r.Context(), requestLevel(sw.status, d), "request", attrs...)
 	})
+}
+
+// slowRequest is the duration from which a successful request is logged
+// at INFO.
+const slowRequest = time.Second
+
+// requestLevel is the level of a request's log line: DEBUG for a quick
+// success (2xx, 3xx), INFO for a client or server error or a slow
+// request. At the default level the log then shows what an operator acts
+// on, and a load test or a busy day does not fill the disk with
+// successes; YIBI_LOG_LEVEL=debug shows every request.
+func requestLevel(status int, d time.Duration) slog.Level {
+	if status < 400 && d < slowRequest {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
 }
 
 // recoverPanics turns a panic into a logged 500 envelope instead of a

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRecoverPanicsAnswersJSON500(t *testing.T) {
@@ -46,5 +47,37 @@ func TestRequestID(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "status=404") {
 		t.Errorf("got log %q, want status=404", logs.String())
+	}
+}
+
+// At the default level a quick success is not logged, anything an
+// operator should look at is.
+func TestRequestLogLevel(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		delay  time.Duration
+		logged bool
+	}{
+		{"QuickSuccessQuiet", http.StatusOK, 0, false},
+		{"RedirectQuiet", http.StatusNotModified, 0, false},
+		{"ClientErrorLogged", http.StatusNotFound, 0, true},
+		{"RateLimitedLogged", http.StatusTooManyRequests, 0, true},
+		{"ServerErrorLogged", http.StatusServiceUnavailable, 0, true},
+		{"SlowSuccessLogged", http.StatusOK, slowRequest, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			h := logRequests(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})), nil,
+				http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					time.Sleep(tt.delay)
+					w.WriteHeader(tt.status)
+				}))
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/x", nil))
+			if got := strings.Contains(logs.String(), "msg=request"); got != tt.logged {
+				t.Errorf("got logged %v, want %v: %q", got, tt.logged, logs.String())
+			}
+		})
 	}
 }

@@ -409,6 +409,15 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			raw, sig, err := s.UserInfo(app, user)
 			return map[string]any{"errMsg": "getUserInfo:ok", "rawData": raw, "signature": sig, "userInfo": profile(user)}, err
 		})
+	case "/sim/headers":
+		s.serveClient(w, r, "headers", func(app, user string) (any, error) {
+			code, err := s.Login(app, user)
+			if err != nil {
+				return nil, err
+			}
+			raw, sig, err := s.UserInfo(app, user)
+			return headerLines{"X-WX-Code": code, "X-WX-RawData": wechat.EncodeRawData(raw), "X-WX-Signature": sig}, err
+		})
 	case "/sim/phonenumber":
 		s.serveClient(w, r, "getPhoneNumber", func(app, user string) (any, error) {
 			code, data, iv, err := s.PhoneCode(app, user)
@@ -505,8 +514,21 @@ func (s *Sim) serveClient(w http.ResponseWriter, r *http.Request, api string, do
 		writeJSON(w, status, map[string]string{"errMsg": api + ":fail " + strings.TrimPrefix(err.Error(), "wechatsim: ")})
 		return
 	}
+	if h, ok := out.(headerLines); ok {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		for _, k := range []string{"X-WX-Code", "X-WX-RawData", "X-WX-Signature"} {
+			fmt.Fprintf(w, "%s: %s\n", k, h[k])
+		}
+		return
+	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// headerLines is the answer of POST /sim/headers: the login headers of
+// the 2016 client, written one "Name: value" a line, so that a shell user
+// can pass the file to curl -H @file and cut the code out with sed, where
+// the JSON of /sim/userinfo would need a JSON tool.
+type headerLines map[string]string
 
 func methodNotAllowed(w http.ResponseWriter, allow, api string) {
 	w.Header().Set("Allow", allow)
