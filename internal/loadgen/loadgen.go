@@ -258,7 +258,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 		defer stop()
 	}
-	r.sim = &wechatsim.Remote{BaseURL: opts.SimURL, AppID: opts.AppID, HTTPClient: r.client}
+	r.sim = &wechatsim.Remote{BaseURL: opts.SimURL, AppID: opts.AppID, HTTPClient: r.client, Unlisted: true}
 	for i := range opts.Users {
 		rng := mrand.New(mrand.NewPCG(opts.Seed, uint64(i)))
 		r.users = append(r.users, &user{

@@ -121,6 +121,9 @@ type loginCode struct {
 type userState struct {
 	sessionKey string
 	lastLogin  time.Time
+	// unlisted users (a load generator's) are left out of GET /sim/users,
+	// which the browser app shows as the people to log in as.
+	unlisted bool
 }
 
 type window struct {
@@ -230,6 +233,20 @@ func (s *Sim) Login(appID, user string) (string, error) {
 	s.users[au] = &userState{sessionKey: key, lastLogin: now}
 	s.openIDs[OpenID(app, user)] = au
 	return code, nil
+}
+
+// unlist leaves user of app out of Users until it logs in again without
+// unlisted.
+func (s *Sim) unlist(appID, user string) {
+	app, err := s.resolveApp(appID)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	if st, ok := s.users[appUser{app, user}]; ok {
+		st.unlisted = true
+	}
+	s.mu.Unlock()
 }
 
 // sweep forgets codes that can no longer be exchanged, at most once per
@@ -367,7 +384,7 @@ func (s *Sim) Users(appID string) []User {
 	s.mu.Lock()
 	var out []User
 	for au, st := range s.users {
-		if appID == "" || au.app == appID {
+		if (appID == "" || au.app == appID) && !st.unlisted {
 			out = append(out, User{AppID: au.app, User: au.user, OpenID: OpenID(au.app, au.user), NickName: profile(au.user).NickName, LastLogin: st.lastLogin})
 		}
 	}
@@ -401,7 +418,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveExchange(w, r)
 	case "/sim/login":
 		s.serveClient(w, r, "login", func(app, user string) (any, error) {
-			code, err := s.Login(app, user)
+			code, err := s.Login(app, user) // lists the user again
+			if err == nil && (r.PostForm.Get("unlisted") == "1" || r.URL.Query().Get("unlisted") == "1") {
+				s.unlist(app, user)
+			}
 			return map[string]string{"errMsg": "login:ok", "code": code}, err
 		})
 	case "/sim/userinfo":
@@ -548,6 +568,10 @@ type Remote struct {
 	BaseURL    string
 	AppID      string
 	HTTPClient *http.Client
+	// Unlisted logs users in with unlisted=1: they work as any other but
+	// GET /sim/users leaves them out (a load generator's users would
+	// bury the people of the browser app's login list).
+	Unlisted bool
 }
 
 // Login is wx.login over HTTP.
@@ -582,6 +606,9 @@ func (r *Remote) call(ctx context.Context, path, user string, out any) error {
 	form := url.Values{"user": {user}}
 	if r.AppID != "" {
 		form.Set("appid", r.AppID)
+	}
+	if r.Unlisted && path == "/sim/login" {
+		form.Set("unlisted", "1")
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(r.BaseURL, "/")+path, strings.NewReader(form.Encode()))
 	if err != nil {

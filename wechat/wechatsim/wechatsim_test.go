@@ -387,3 +387,39 @@ func TestHeaders(t *testing.T) {
 		t.Errorf("no user: got %d, want 400", resp.StatusCode)
 	}
 }
+
+// A load generator's users (Remote.Unlisted) log in as any other but stay
+// out of GET /sim/users, the browser app's list of people.
+func TestUnlistedUsers(t *testing.T) {
+	sim := wechatsim.New(wechatsim.Config{})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	ctx := context.Background()
+	listed := func() []string {
+		var names []string
+		for _, u := range sim.Users("") {
+			names = append(names, u.User)
+		}
+		return names
+	}
+	load := &wechatsim.Remote{BaseURL: srv.URL, Unlisted: true}
+	person := &wechatsim.Remote{BaseURL: srv.URL}
+	if _, err := load.Login(ctx, "lg-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := load.UserInfo(ctx, "lg-1"); err != nil {
+		t.Fatalf("an unlisted user's userinfo: %v", err)
+	}
+	if _, err := person.Login(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(listed(), ","); got != "alice" {
+		t.Errorf("got users %q, want alice only", got)
+	}
+	if _, err := person.Login(ctx, "lg-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(listed()); got != 2 {
+		t.Errorf("after a listed login of lg-1: got %d users, want 2", got)
+	}
+}
