@@ -1,24 +1,9 @@
 package wxsession
 
-import "strings"
+import "github.com/yibi/yibi/wechat"
 
 // EncodeRawData encodes a rawData JSON string for the X-WX-RawData header
 // as the 2016 client did, with JavaScript's encodeURIComponent. Go clients
 // of the protocol use it (yibi's load generator and the tests); the
-// middleware decodes any percent-encoding.
-func EncodeRawData(rawData string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(rawData) * 2)
-	for i := 0; i < len(rawData); i++ {
-		c := rawData[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.!~*'()", c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
-}
+// middleware decodes any percent-encoding. It is wechat.EncodeRawData.
+func EncodeRawData(rawData string) string { return wechat.EncodeRawData(rawData) }

@@ -43,7 +43,7 @@ type Config struct {
 	SessionTTL          time.Duration // YIBI_SESSION_TTL, default 2h
 	LogLevel            string        // YIBI_LOG_LEVEL, default info
 	Dev                 bool          // YIBI_DEV forces development mode
-	LoginBurstPerIP     int           // YIBI_LOGIN_BURST_PER_IP, default 20; 0 = no per-IP login limit
+	LoginBurstPerIP     int           // YIBI_LOGIN_BURST_PER_IP, default 20 (Load: 0 in development mode unless set); 0 = no per-IP login limit
 	LoginBurstPerApp    int           // YIBI_LOGIN_BURST_PER_APP, default 200; 0 = no app-wide login limit
 	MaxActionsBytes     int           // largest actions string, 1 MiB
 	MaxPaintsPerUser    int           // paints one user may keep, 1000
@@ -155,7 +155,7 @@ var Options = func() []Option {
 		}, func(c *Config) string { return strconv.FormatBool(c.Dev) })
 	s, g = num(func(c *Config) *int { return &c.LoginBurstPerIP })
 	add("login_burst_per_ip", "YIBI_LOGIN_BURST_PER_IP",
-		"logins one client IP may make at once, then 1 per second; 0 = no per-IP limit", false, s, g)
+		"logins one client IP may make at once, then 1 per second; 0 = no per-IP limit; unless set, 0 in development mode", false, s, g)
 	s, g = num(func(c *Config) *int { return &c.LoginBurstPerApp })
 	add("login_burst_per_app", "YIBI_LOGIN_BURST_PER_APP",
 		"logins the whole app may make at once, then 100 per second; 0 = no app-wide limit", false, s, g)
@@ -239,6 +239,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, fmt.Errorf("config: flags: %w", err)
 	}
+	// given names the options set by the file, the environment or a
+	// flag, so development mode changes only defaults.
+	given := map[string]bool{}
 	if *file != "" {
 		var raw map[string]any
 		if _, err := toml.DecodeFile(*file, &raw); err != nil {
@@ -252,6 +255,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 			if err := o.set(&c, fmt.Sprint(v)); err != nil {
 				return c, fmt.Errorf("config: %s: %s: %w", *file, k, err)
 			}
+			given[o.Name] = true
 		}
 	}
 	for _, o := range Options {
@@ -269,6 +273,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 			if err := o.set(&c, v); err != nil {
 				return c, fmt.Errorf("config: %s: %w", o.Env, err)
 			}
+			given[o.Name] = true
 		}
 	}
 	var ferr error
@@ -277,8 +282,15 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 			if err := o.set(&c, *flagVals[o.Name]); err != nil {
 				ferr = fmt.Errorf("config: --%s: %w", f.Name, err)
 			}
+			given[o.Name] = true
 		}
 	})
+	if dev, _ := c.DevMode(); dev && !given["login_burst_per_ip"] {
+		// Development mode runs on one developer's machine, whose logins
+		// go to the simulator: a per-IP limit there only stops
+		// `yibi loadgen -users 200`. The app-wide limit stays.
+		c.LoginBurstPerIP = 0
+	}
 	return c, ferr
 }
 

@@ -126,10 +126,43 @@ func TestListen(t *testing.T) {
 	}
 }
 
+func TestDevModeLoginBurstPerIP(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "yibi.toml")
+	if err := os.WriteFile(file, []byte("login_burst_per_ip = 20\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	prod := map[string]string{"YIBI_APP_ID": "wx1", "YIBI_APP_SECRET": "s"}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want int
+	}{
+		{"DevOff", nil, nil, 0},
+		{"DevForcedOff", nil, map[string]string{"YIBI_APP_ID": "wx1", "YIBI_APP_SECRET": "s", "YIBI_DEV": "true"}, 0},
+		{"DevEnvKept", nil, map[string]string{"YIBI_LOGIN_BURST_PER_IP": "20"}, 20},
+		{"DevFlagKept", []string{"--login-burst-per-ip", "5"}, nil, 5},
+		{"DevFileKept", []string{"--config", file}, nil, 20},
+		{"ProductionDefault", nil, prod, 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(tt.args, envOf(tt.env))
+			if err != nil {
+				t.Fatalf("Load: got %v, want nil", err)
+			}
+			if c.LoginBurstPerIP != tt.want {
+				t.Errorf("got login_burst_per_ip %d, want %d", c.LoginBurstPerIP, tt.want)
+			}
+		})
+	}
+}
+
 // TestOptionDefaultsAreDefault: the table shows Default()'s values, as a
 // person writes them.
 func TestOptionDefaultsAreDefault(t *testing.T) {
-	want := map[string]string{"port": "5757", "session_ttl": "2h", "store_timeout": "5s", "session_cache": "0s",
+	want := map[string]string{"port": "5757", "session_ttl": "2h", "store_timeout": "5s", "session_cache_entries": "65536",
 		"login_burst_per_ip": "20", "login_burst_per_app": "200", "host": "", "route_base_path": "/applet"}
 	for _, o := range Options {
 		if w, ok := want[o.Name]; ok && o.Default != w {

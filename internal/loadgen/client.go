@@ -48,6 +48,10 @@ type outcome struct {
 	// canceled marks a failure caused by the run being interrupted, which
 	// is not counted as an error.
 	canceled bool
+	// throttled marks a 429 or 503 answer whose back-off the end of the
+	// run cut short: the server asked for less load and got it, which is
+	// not an error either.
+	throttled bool
 	// data is the success envelope's data (the list for list).
 	data json.RawMessage
 }
@@ -57,7 +61,11 @@ type outcome struct {
 // X-WX-Code afterwards, and on ERR_SESSION_EXPIRED or
 // ERR_SESSION_KEY_EXCHANGE_FAILED forget the code, log in again and
 // resend, at most maxRetries times.
+//
+// A 429 or 503 answer is the server asking for less load: do waits as
+// backOff says and resends, at most maxBackoffs times per operation.
 func (r *runner) do(ctx context.Context, u *user, op, method, path string, body []byte) outcome {
+	backoffs := 0
 	for attempt := 0; ; attempt++ {
 		login := u.code == ""
 		var rawData, signature string
@@ -80,7 +88,7 @@ func (r *runner) do(ctx context.Context, u *user, op, method, path string, body 
 			req.Header.Set("X-WX-Signature", signature)
 		}
 		start := time.Now()
-		status, answer, err := r.send(req)
+		status, header, answer, err := r.send(req)
 		d := time.Since(start)
 		cancel()
 		r.stats.record(op, d)
@@ -98,6 +106,22 @@ func (r *runner) do(ctx context.Context, u *user, op, method, path string, body 
 		out := classify(status, answer)
 		if out.ok {
 			return out
+		}
+		if throttled(status) && backoffs < maxBackoffs {
+			r.stats.throttle(out.kind)
+			if login {
+				// The server refused before the exchange (429) or may
+				// have exchanged the code (503): a fresh login next
+				// time is right either way.
+				u.code = ""
+			}
+			if !r.backOff(ctx, backoffs, header.Get("Retry-After"), u.rng.Int64N) {
+				out.throttled, out.canceled = true, ctx.Err() != nil
+				return out
+			}
+			backoffs++
+			attempt--
+			continue
 		}
 		if reason, isEnv := sessionReason(answer); isEnv && (reason == reasonSessionExpired || reason == reasonExchangeFailed) {
 			u.code = ""
@@ -145,17 +169,17 @@ func (r *runner) newRequest(ctx context.Context, method, path string, body []byt
 
 // send does the request and reads the whole answer, so that the timeout
 // covers the body too and the connection goes back to the pool.
-func (r *runner) send(req *http.Request) (int, []byte, error) {
+func (r *runner) send(req *http.Request) (int, http.Header, []byte, error) {
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
-	return resp.StatusCode, b, nil
+	return resp.StatusCode, resp.Header, b, nil
 }
 
 // failure turns a transport or simulator error into an outcome.

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestClassify(t *testing.T) {
@@ -52,6 +54,39 @@ func TestTransportKind(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := transportKind(tt.err); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBackoffDelay(t *testing.T) {
+	lowest := func(int64) int64 { return 0 }
+	highest := func(n int64) int64 { return n - 1 }
+	date := time.Now().Add(10 * time.Second).UTC().Format(http.TimeFormat)
+	tests := []struct {
+		name       string
+		n          int
+		retryAfter string
+		randN      func(int64) int64
+		min, max   time.Duration
+	}{
+		{"FirstLowest", 0, "", lowest, 50 * time.Millisecond, 50 * time.Millisecond},
+		{"FirstHighest", 0, "", highest, 99 * time.Millisecond, 100 * time.Millisecond},
+		{"Doubles", 3, "", lowest, 400 * time.Millisecond, 400 * time.Millisecond},
+		{"Capped", 40, "", highest, 4900 * time.Millisecond, 5 * time.Second},
+		{"RetryAfterSeconds", 0, "2", lowest, 2 * time.Second, 2 * time.Second},
+		{"RetryAfterJittered", 0, "2", highest, 2*time.Second + 49*time.Millisecond, 2*time.Second + 50*time.Millisecond},
+		{"RetryAfterDate", 0, date, lowest, 8 * time.Second, 10 * time.Second},
+		{"RetryAfterBounded", 0, "86400", lowest, maxRetryAfter, maxRetryAfter},
+		{"RetryAfterShorterThanStep", 5, "1", lowest, 1600 * time.Millisecond, 1600 * time.Millisecond},
+		{"RetryAfterGarbage", 0, "soon", lowest, 50 * time.Millisecond, 50 * time.Millisecond},
+		{"RetryAfterNegative", 0, "-5", lowest, 50 * time.Millisecond, 50 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := backoffDelay(tt.n, tt.retryAfter, tt.randN)
+			if got < tt.min || got > tt.max {
+				t.Errorf("got %v, want %v to %v", got, tt.min, tt.max)
 			}
 		})
 	}

@@ -249,6 +249,10 @@ type runner struct {
 	stats  *stats
 	users  []*user
 	issued atomic.Int64
+	// running is the run's context while users play; nil after, so that
+	// verification is not cut short by the run's end. Set before the
+	// players start and cleared after they all returned.
+	running context.Context
 }
 
 // Run plays the users until Duration or Requests is reached, waits for the
@@ -279,7 +283,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 		defer stop()
 	}
-	r.sim = &wechatsim.Remote{BaseURL: opts.SimURL, AppID: opts.AppID, HTTPClient: r.client}
+	r.sim = &wechatsim.Remote{BaseURL: opts.SimURL, AppID: opts.AppID, HTTPClient: r.client, Unlisted: true}
 	for i := range opts.Users {
 		rng := mrand.New(mrand.NewPCG(opts.Seed, uint64(i)))
 		r.users = append(r.users, &user{
@@ -340,6 +344,8 @@ func (r *runner) play(ctx context.Context) {
 		runCtx, cancel = context.WithTimeout(ctx, r.opts.Duration)
 		defer cancel()
 	}
+	r.running = runCtx
+	defer func() { r.running = nil }()
 	queue := make(chan *user, len(r.users))
 	for _, u := range r.users {
 		queue <- u
@@ -391,9 +397,10 @@ func (r *runner) step(ctx context.Context, u *user) {
 	}
 }
 
-// finish counts a failed operation; interrupted ones are not failures.
+// finish counts a failed operation; interrupted ones, and throttled ones
+// whose back-off the run's end cut short, are not failures.
 func (r *runner) finish(op string, out outcome) {
-	if !out.ok && !out.canceled {
+	if !out.ok && !out.canceled && !out.throttled {
 		r.stats.fail(op, out.kind, out.example)
 	}
 }

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,8 +36,9 @@ type memPaints struct {
 	keepFirst bool
 	// ignoreDeletes: acknowledge deletes but keep the paint.
 	ignoreDeletes bool
-	// failEvery: answer every n-th request 503 "store unavailable".
-	failEvery, n int
+	// failEvery: answer every n-th request failStatus (default 503)
+	// "store unavailable".
+	failEvery, failStatus, n int
 }
 
 func (m *memPaints) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -49,7 +51,8 @@ func (m *memPaints) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer m.mu.Unlock()
 	m.n++
 	if m.failEvery > 0 && m.n%m.failEvery == 0 {
-		writeJSON(w, 503, map[string]any{"code": -1, "msg": "fail", "error": map[string]string{"reason": "store unavailable"}})
+		status := cmp.Or(m.failStatus, http.StatusServiceUnavailable)
+		writeJSON(w, status, map[string]any{"code": -1, "msg": "fail", "error": map[string]string{"reason": "store unavailable"}})
 		return
 	}
 	if m.paints == nil {
@@ -226,7 +229,7 @@ func TestRunDetectsLoss(t *testing.T) {
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func TestRunCountsErrorsByKind(t *testing.T) {
-	srv := devServer(t, &memPaints{failEvery: 4}, wxsession.Config{})
+	srv := devServer(t, &memPaints{failEvery: 4, failStatus: http.StatusInternalServerError}, wxsession.Config{})
 	o := quickOptions(srv.URL)
 	o.Requests, o.Duration = 40, 0
 	rep, err := Run(context.Background(), o)
@@ -236,8 +239,8 @@ func TestRunCountsErrorsByKind(t *testing.T) {
 	if rep.Errors == 0 {
 		t.Fatalf("got 0 errors, want some")
 	}
-	if len(rep.ErrorKinds) == 0 || rep.ErrorKinds[0].Kind != `HTTP 503, fail "store unavailable"` {
-		t.Errorf("got kinds %+v, want HTTP 503 store unavailable first", rep.ErrorKinds)
+	if len(rep.ErrorKinds) == 0 || rep.ErrorKinds[0].Kind != `HTTP 500, fail "store unavailable"` {
+		t.Errorf("got kinds %+v, want HTTP 500 store unavailable first", rep.ErrorKinds)
 	}
 	if !errors.Is(rep.Err(), ErrFailures) {
 		t.Errorf("got Err %v, want ErrFailures", rep.Err())
@@ -245,6 +248,121 @@ func TestRunCountsErrorsByKind(t *testing.T) {
 	// Failed saves leave their paint uncertain, not lost.
 	if rep.Lost != 0 {
 		t.Errorf("got lost %d, want 0", rep.Lost)
+	}
+}
+
+// A 503 is the server asking for less load: the user backs off and
+// re-sends, and the run passes.
+func TestRunBacksOffOn503(t *testing.T) {
+	srv := devServer(t, &memPaints{failEvery: 4}, wxsession.Config{})
+	o := quickOptions(srv.URL)
+	o.Requests, o.Duration = 40, 0
+	rep, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Errors != 0 || rep.Lost != 0 {
+		t.Errorf("got errors %d, lost %d, want 0, 0 (%+v)", rep.Errors, rep.Lost, rep.ErrorKinds)
+	}
+	if rep.Throttled[`HTTP 503, fail "store unavailable"`] == 0 {
+		t.Errorf("got throttled %v, want some 503", rep.Throttled)
+	}
+	var out bytes.Buffer
+	if err := rep.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	if want := "throttled (backed off and re-sent, not errors):\n"; !strings.Contains(out.String(), want) {
+		t.Errorf("got text\n%s\nwant a line with %q", out.String(), want)
+	}
+}
+
+// loginLimit refuses the first n logins (requests with X-WX-RawData) with
+// 429 and Retry-After: 1, like yibi's login limit, and notes when.
+type loginLimit struct {
+	next http.Handler
+	n    int
+
+	mu       sync.Mutex
+	refused  []time.Time
+	accepted []time.Time
+}
+
+func (l *loginLimit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("X-WX-RawData") != "" {
+		l.mu.Lock()
+		refuse := len(l.refused) < l.n
+		if refuse {
+			l.refused = append(l.refused, time.Now())
+		} else {
+			l.accepted = append(l.accepted, time.Now())
+		}
+		l.mu.Unlock()
+		if refuse {
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusTooManyRequests, map[string]any{wxsession.EnvelopeKey: 1, "reason": "ERR_RATE_LIMITED"})
+			return
+		}
+	}
+	l.next.ServeHTTP(w, r)
+}
+
+func TestRunHonoursRetryAfter(t *testing.T) {
+	lim := &loginLimit{next: &memPaints{}, n: 3}
+	srv := devServer(t, lim, wxsession.Config{})
+	o := quickOptions(srv.URL)
+	o.Users, o.Requests, o.Duration = 3, 12, 0
+	start := time.Now()
+	rep, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Errors != 0 || rep.Lost != 0 {
+		t.Errorf("got errors %d, lost %d, want 0, 0 (%+v)", rep.Errors, rep.Lost, rep.ErrorKinds)
+	}
+	if got := rep.Throttled["HTTP 429, session ERR_RATE_LIMITED"]; got != 3 {
+		t.Errorf("got %d throttled 429s, want 3 (one per user, then a wait)", got)
+	}
+	lim.mu.Lock()
+	defer lim.mu.Unlock()
+	if len(lim.accepted) != 3 {
+		t.Fatalf("got %d accepted logins, want 3", len(lim.accepted))
+	}
+	// Every accepted login came at least Retry-After (1 s) after the
+	// first refusal.
+	for _, at := range lim.accepted {
+		if d := at.Sub(lim.refused[0]); d < time.Second {
+			t.Errorf("a login came %v after a 429 with Retry-After: 1, want at least 1s", d)
+		}
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("got a %v run, want about 1-2 s", d)
+	}
+}
+
+// A server that keeps refusing is asked maxBackoffs+1 times per operation,
+// not in a tight loop, and the run's end stops the waits.
+func TestRunThrottledUntilTheEnd(t *testing.T) {
+	lim := &loginLimit{next: &memPaints{}, n: 1 << 30}
+	srv := devServer(t, lim, wxsession.Config{})
+	o := quickOptions(srv.URL)
+	o.Users, o.Duration = 2, 1500*time.Millisecond
+	start := time.Now()
+	rep, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("got a %v run, want the back-off cut at the run's end (1.5 s)", d)
+	}
+	lim.mu.Lock()
+	refused := len(lim.refused)
+	lim.mu.Unlock()
+	// Retry-After: 1 over 1.5 s: two or three asks per user.
+	if refused > 2*3 || refused < 2 {
+		t.Errorf("got %d refused logins from 2 users in 1.5 s, want 2-6", refused)
+	}
+	if rep.Errors != 0 {
+		t.Errorf("got %d errors, want 0 (throttled until the end is not an error): %+v", rep.Errors, rep.ErrorKinds)
 	}
 }
 

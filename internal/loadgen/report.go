@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -36,7 +37,13 @@ type Report struct {
 	// Relogins counts requests re-sent after a fresh login, by the
 	// session reason that caused it.
 	Relogins map[string]int64 `json:"relogins"`
-	Verify   VerifyReport     `json:"verify"`
+	// Throttled counts answers 429 (rate limited) and 503 (overloaded or
+	// a store down), by kind (status and reason, as ErrorKinds), that the users backed off from and
+	// re-sent (they are in Requests too). They are not errors: an
+	// operation fails only when it is still refused after maxBackoffs
+	// waits.
+	Throttled map[string]int64 `json:"throttled"`
+	Verify    VerifyReport     `json:"verify"`
 	// Lost is Verify.Lost; Errors counts failed operations plus failed
 	// verification lists. Both must be 0 for a passing run.
 	Lost   int   `json:"lost"`
@@ -113,6 +120,7 @@ func (r *runner) report(elapsed time.Duration) *Report {
 		ElapsedSec:  elapsed.Seconds(),
 		Requests:    s.requests.Load(),
 		Relogins:    map[string]int64{},
+		Throttled:   map[string]int64{},
 	}
 	rep.RPS = float64(rep.Requests) / elapsed.Seconds()
 	for _, op := range []string{OpList, OpSave, OpDelete, OpLogin, OpSim} {
@@ -135,6 +143,7 @@ func (r *runner) report(elapsed time.Duration) *Report {
 		rep.Relogins[k] = v
 	}
 	rep.Errors = s.errors.Load()
+	maps.Copy(rep.Throttled, s.throttled)
 	return rep
 }
 
@@ -201,6 +210,10 @@ func (r *runner) verify(ctx context.Context, rep *Report) {
 	r.stats.mu.Unlock()
 	sortKinds(rep.ErrorKinds)
 	rep.Errors = r.stats.errors.Load()
+	// Verification may have backed off too.
+	r.stats.mu.Lock()
+	maps.Copy(rep.Throttled, r.stats.throttled)
+	r.stats.mu.Unlock()
 }
 
 type verifyResult struct {
@@ -292,17 +305,12 @@ func (rep *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  %6d  %s  (e.g. %s)\n", k.Count, k.Kind, k.Example)
 		}
 	}
-	if len(rep.Relogins) > 0 {
-		keys := make([]string, 0, len(rep.Relogins))
-		for k := range rep.Relogins {
-			keys = append(keys, k)
+	writeCounts(&b, "re-logins", rep.Relogins)
+	if len(rep.Throttled) > 0 {
+		b.WriteString("\nthrottled (backed off and re-sent, not errors):\n")
+		for _, k := range slices.Sorted(maps.Keys(rep.Throttled)) {
+			fmt.Fprintf(&b, "  %6d  %s\n", rep.Throttled[k], k)
 		}
-		slices.Sort(keys)
-		b.WriteString("\nre-logins:")
-		for _, k := range keys {
-			fmt.Fprintf(&b, " %s=%d", k, rep.Relogins[k])
-		}
-		b.WriteString("\n")
 	}
 	v := rep.Verify
 	if rep.Interrupted {
@@ -317,4 +325,17 @@ func (rep *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "lost: %d\nerrors: %d\n", rep.Lost, rep.Errors)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeCounts writes "\ntitle: k1=n1 k2=n2\n" in key order, or nothing
+// for an empty m.
+func writeCounts(b *strings.Builder, title string, m map[string]int64) {
+	if len(m) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n%s:", title)
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		fmt.Fprintf(b, " %s=%d", k, m[k])
+	}
+	b.WriteString("\n")
 }

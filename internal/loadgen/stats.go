@@ -22,14 +22,18 @@ type stats struct {
 	opErrors map[string]int64
 	kinds    map[string]*ErrorKind
 	relogins map[string]int64
+	// throttled counts 429 and 503 answers backed off from, by kind
+	// (status and reason, as for errors; at most maxKinds).
+	throttled map[string]int64
 }
 
 func newStats() *stats {
 	return &stats{
-		hists:    map[string]*Histogram{},
-		opErrors: map[string]int64{},
-		kinds:    map[string]*ErrorKind{},
-		relogins: map[string]int64{},
+		hists:     map[string]*Histogram{},
+		opErrors:  map[string]int64{},
+		kinds:     map[string]*ErrorKind{},
+		relogins:  map[string]int64{},
+		throttled: map[string]int64{},
 	}
 }
 
@@ -72,5 +76,15 @@ func (s *stats) fail(op, kind, example string) {
 func (s *stats) relogin(reason string) {
 	s.mu.Lock()
 	s.relogins[reason]++
+	s.mu.Unlock()
+}
+
+// throttle counts an answer that asked for less load (429, 503).
+func (s *stats) throttle(kind string) {
+	s.mu.Lock()
+	if _, ok := s.throttled[kind]; !ok && len(s.throttled) >= maxKinds {
+		kind = "other"
+	}
+	s.throttled[kind]++
 	s.mu.Unlock()
 }

@@ -51,8 +51,8 @@ type writeLimits struct {
 }
 
 // track makes each request's record and its response writer, runs next,
-// then writes the access log line and the request metrics from the
-// record. The request id is the client's X-Request-Id when it is plain,
+// then writes the access log line (at requestLevel) and the request
+// metrics from the record. The request id is the client's X-Request-Id when it is plain,
 // else a new one; it is sent back as X-Request-Id, and every log line
 // written with the request's context carries it (see requestIDHandler).
 func track(logger *slog.Logger, met *metrics.Metrics, lim writeLimits, next http.Handler) http.Handler {
@@ -80,8 +80,24 @@ func track(logger *slog.Logger, met *metrics.Metrics, lim writeLimits, next http
 		if rec.user != "" {
 			attrs = append(attrs, slog.String("openId", rec.user))
 		}
-		logger.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
+		logger.LogAttrs(ctx, requestLevel(rec.status, d), "request", attrs...)
 	})
+}
+
+// slowRequest is the duration from which a successful request is logged
+// at INFO.
+const slowRequest = time.Second
+
+// requestLevel is the level of a request's access line: DEBUG for a
+// quick success (2xx, 3xx), INFO for a client or server error or a slow
+// request. At the default level the log then shows what an operator acts
+// on, and a load test or a busy day does not fill the disk with
+// successes; YIBI_LOG_LEVEL=debug shows every request.
+func requestLevel(status int, d time.Duration) slog.Level {
+	if status < 400 && d < slowRequest {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
 }
 
 // responseWriter is the server's one wrapper of http.ResponseWriter: it

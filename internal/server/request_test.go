@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/yibi/yibi/internal/api"
 	"github.com/yibi/yibi/internal/metrics"
@@ -172,4 +173,35 @@ func TestRequestIDHandlerWithAttrsKeepsID(t *testing.T) {
 // contextWith is r's context with rec as its request record, as track makes it.
 func contextWith(r *http.Request, rec *request) context.Context {
 	return context.WithValue(r.Context(), requestKey{}, rec)
+}
+
+// At the default level a quick success is not logged, anything an
+// operator should look at is.
+func TestRequestLogLevel(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		delay  time.Duration
+		logged bool
+	}{
+		{"QuickSuccessQuiet", http.StatusOK, 0, false},
+		{"RedirectQuiet", http.StatusNotModified, 0, false},
+		{"ClientErrorLogged", http.StatusNotFound, 0, true},
+		{"RateLimitedLogged", http.StatusTooManyRequests, 0, true},
+		{"ServerErrorLogged", http.StatusServiceUnavailable, 0, true},
+		{"SlowSuccessLogged", http.StatusOK, slowRequest, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, lines := trackedLogs(t, func(*slog.Logger) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					time.Sleep(tt.delay)
+					w.WriteHeader(tt.status)
+				})
+			}, httptest.NewRequest("GET", "/x", nil))
+			if got := len(lines) == 1; got != tt.logged {
+				t.Errorf("got logged %v, want %v: %v", got, tt.logged, lines)
+			}
+		})
+	}
 }

@@ -123,6 +123,9 @@ type loginCode struct {
 type userState struct {
 	sessionKey string
 	lastLogin  time.Time
+	// unlisted users (a load generator's) are left out of GET /sim/users,
+	// which the browser app shows as the people to log in as.
+	unlisted bool
 }
 
 type window struct {
@@ -232,6 +235,20 @@ func (s *Sim) Login(appID, user string) (string, error) {
 	s.users[au] = &userState{sessionKey: key, lastLogin: now}
 	s.openIDs[OpenID(app, user)] = au
 	return code, nil
+}
+
+// unlist leaves user of app out of Users until it logs in again without
+// unlisted.
+func (s *Sim) unlist(appID, user string) {
+	app, err := s.resolveApp(appID)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	if st, ok := s.users[appUser{app, user}]; ok {
+		st.unlisted = true
+	}
+	s.mu.Unlock()
 }
 
 // sweep forgets codes that can no longer be exchanged, at most once per
@@ -369,7 +386,7 @@ func (s *Sim) Users(appID string) []User {
 	s.mu.Lock()
 	var out []User
 	for au, st := range s.users {
-		if appID == "" || au.app == appID {
+		if (appID == "" || au.app == appID) && !st.unlisted {
 			out = append(out, User{AppID: au.app, User: au.user, OpenID: OpenID(au.app, au.user), NickName: profile(au.user).NickName, LastLogin: st.lastLogin})
 		}
 	}
@@ -403,13 +420,25 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveExchange(w, r)
 	case "/sim/login":
 		s.serveClient(w, r, "login", func(app, user string) (any, error) {
-			code, err := s.Login(app, user)
+			code, err := s.Login(app, user) // lists the user again
+			if err == nil && (r.PostForm.Get("unlisted") == "1" || r.URL.Query().Get("unlisted") == "1") {
+				s.unlist(app, user)
+			}
 			return map[string]string{"errMsg": "login:ok", "code": code}, err
 		})
 	case "/sim/userinfo":
 		s.serveClient(w, r, "getUserInfo", func(app, user string) (any, error) {
 			raw, sig, err := s.UserInfo(app, user)
 			return map[string]any{"errMsg": "getUserInfo:ok", "rawData": raw, "signature": sig, "userInfo": profile(user)}, err
+		})
+	case "/sim/headers":
+		s.serveClient(w, r, "headers", func(app, user string) (any, error) {
+			code, err := s.Login(app, user)
+			if err != nil {
+				return nil, err
+			}
+			raw, sig, err := s.UserInfo(app, user)
+			return headerLines{"X-WX-Code": code, "X-WX-RawData": wechat.EncodeRawData(raw), "X-WX-Signature": sig}, err
 		})
 	case "/sim/phonenumber":
 		s.serveClient(w, r, "getPhoneNumber", func(app, user string) (any, error) {
@@ -509,8 +538,21 @@ func (s *Sim) serveClient(w http.ResponseWriter, r *http.Request, api string, do
 		writeJSON(w, status, map[string]string{"errMsg": api + ":fail " + strings.TrimPrefix(err.Error(), "wechatsim: ")})
 		return
 	}
+	if h, ok := out.(headerLines); ok {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		for _, k := range []string{"X-WX-Code", "X-WX-RawData", "X-WX-Signature"} {
+			fmt.Fprintf(w, "%s: %s\n", k, h[k])
+		}
+		return
+	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// headerLines is the answer of POST /sim/headers: the login headers of
+// the 2016 client, written one "Name: value" a line, so that a shell user
+// can pass the file to curl -H @file and cut the code out with sed, where
+// the JSON of /sim/userinfo would need a JSON tool.
+type headerLines map[string]string
 
 func methodNotAllowed(w http.ResponseWriter, allow, api string) {
 	w.Header().Set("Allow", allow)
@@ -530,6 +572,10 @@ type Remote struct {
 	BaseURL    string
 	AppID      string
 	HTTPClient *http.Client
+	// Unlisted logs users in with unlisted=1: they work as any other but
+	// GET /sim/users leaves them out (a load generator's users would
+	// bury the people of the browser app's login list).
+	Unlisted bool
 }
 
 // Login is wx.login over HTTP.
@@ -564,6 +610,9 @@ func (r *Remote) call(ctx context.Context, path, user string, out any) error {
 	form := url.Values{"user": {user}}
 	if r.AppID != "" {
 		form.Set("appid", r.AppID)
+	}
+	if r.Unlisted && path == "/sim/login" {
+		form.Set("unlisted", "1")
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(r.BaseURL, "/")+path, strings.NewReader(form.Encode()))
 	if err != nil {

@@ -333,3 +333,93 @@ func TestRemote(t *testing.T) {
 		t.Errorf("got %v, want an unknown appid error", err)
 	}
 }
+
+// POST /sim/headers answers the three login headers of the 2016 client,
+// one a line: a code that exchanges, rawData URI-encoded, and its
+// signature under the exchanged session key.
+func TestHeaders(t *testing.T) {
+	sim := wechatsim.New(wechatsim.Config{Apps: map[string]string{app: secret}})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	resp, err := http.PostForm(srv.URL+"/sim/headers", url.Values{"user": {"张三 & alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("got %d %s %q, want 200 text/plain", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(body), "\n"), "\n")
+	h := map[string]string{}
+	for _, l := range lines {
+		k, v, ok := strings.Cut(l, ": ")
+		if !ok {
+			t.Fatalf("got line %q, want Name: value", l)
+		}
+		h[k] = v
+	}
+	if len(lines) != 3 || h["X-WX-Code"] == "" || h["X-WX-RawData"] == "" || h["X-WX-Signature"] == "" {
+		t.Fatalf("got %q, want the three X-WX headers", body)
+	}
+	raw, err := url.PathUnescape(h["X-WX-RawData"])
+	if err != nil || strings.ContainsAny(h["X-WX-RawData"], "{\" &") {
+		t.Fatalf("got X-WX-RawData %q, want it URI-encoded", h["X-WX-RawData"])
+	}
+	var p wechatsim.Profile
+	if err := json.Unmarshal([]byte(raw), &p); err != nil || p.NickName != "张三 & alice" {
+		t.Fatalf("got rawData %q (%v), want the user's profile", raw, err)
+	}
+	sess, err := sim.Exchanger(app, secret).Exchange(context.Background(), h["X-WX-Code"])
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	sum := sha1.Sum([]byte(raw + sess.SessionKey))
+	if got, want := h["X-WX-Signature"], hex.EncodeToString(sum[:]); got != want {
+		t.Errorf("got signature %s, want %s", got, want)
+	}
+	resp, err = http.PostForm(srv.URL+"/sim/headers", url.Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("no user: got %d, want 400", resp.StatusCode)
+	}
+}
+
+// A load generator's users (Remote.Unlisted) log in as any other but stay
+// out of GET /sim/users, the browser app's list of people.
+func TestUnlistedUsers(t *testing.T) {
+	sim := wechatsim.New(wechatsim.Config{})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	ctx := context.Background()
+	listed := func() []string {
+		var names []string
+		for _, u := range sim.Users("") {
+			names = append(names, u.User)
+		}
+		return names
+	}
+	load := &wechatsim.Remote{BaseURL: srv.URL, Unlisted: true}
+	person := &wechatsim.Remote{BaseURL: srv.URL}
+	if _, err := load.Login(ctx, "lg-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := load.UserInfo(ctx, "lg-1"); err != nil {
+		t.Fatalf("an unlisted user's userinfo: %v", err)
+	}
+	if _, err := person.Login(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(listed(), ","); got != "alice" {
+		t.Errorf("got users %q, want alice only", got)
+	}
+	if _, err := person.Login(ctx, "lg-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(listed()); got != 2 {
+		t.Errorf("after a listed login of lg-1: got %d users, want 2", got)
+	}
+}
