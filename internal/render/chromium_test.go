@@ -20,11 +20,9 @@ const (
 	chromiumFarPixels = 0.005 // share of pixels with a channel off by more than 64
 )
 
-// jsLacks names the drawings the shared JS replay cannot draw yet, and why.
-// The lead empties it once actions.js replays undo and clear.
-var jsLacks = map[string]string{
-	"undoclear": "actions.js replay() has no undo/clear yet",
-}
+// jsLacks names the drawings the shared JS replay cannot draw, and why
+// (none: it replays every form the Go renderer does).
+var jsLacks = map[string]string{}
 
 // chromiumWidths are the widths compared with Chromium.
 var chromiumWidths = []int{120, 375, 750}

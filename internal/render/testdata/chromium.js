@@ -1,6 +1,7 @@
 'use strict';
 // Renders test drawings in Chromium's canvas with the clients' shared
-// replay (clients/miniprogram/lib/actions.js), for chromium_test.go.
+// replay (clients/miniprogram/lib/actions.js, an ES module), for
+// chromium_test.go.
 // Usage: node chromium.js job.json; the job is
 // {"repo", "chromium", "out", "items": [{"name", "width", "height", "actions"}]}
 // and each item's canvas is written to out/<name>.png (transparent where
@@ -18,13 +19,17 @@ async function main() {
   try {
     const page = await browser.newPage();
     await page.setContent('<!doctype html><html><body style="margin:0;background:#fff"></body></html>');
-    await page.addScriptTag({ path: path.join(job.repo, 'clients', 'miniprogram', 'lib', 'actions.js') });
+    // actions.js is an ES module with no imports: run it as the page's
+    // module script and hand its replay to the page.
+    const src = fs.readFileSync(path.join(job.repo, 'clients', 'miniprogram', 'lib', 'actions.js'), 'utf8');
+    await page.addScriptTag({ type: 'module', content: src + '\nwindow.yibiReplay = replay;\n' });
+    await page.waitForFunction(() => typeof window.yibiReplay === 'function');
     for (const it of job.items) {
       const url = await page.evaluate(({ width, height, actions }) => {
         const c = document.createElement('canvas');
         c.width = width;
         c.height = height;
-        globalThis.yibiActions.replay(c.getContext('2d'), actions, { scale: width / 375 });
+        window.yibiReplay(c.getContext('2d'), actions, { scale: width / 375 });
         return c.toDataURL('image/png');
       }, it);
       fs.writeFileSync(path.join(job.out, it.name + '.png'), Buffer.from(url.split(',')[1], 'base64'));
