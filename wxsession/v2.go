@@ -115,7 +115,7 @@ func (m *Middleware) LoginHandler() http.Handler {
 			} `json:"user"`
 		}
 		data.Token = res.token
-		data.ExpiresIn = int64(res.sess.ExpiresAt.Sub(m.cfg.Now()) / time.Second)
+		data.ExpiresIn = int64(res.sess.ExpiresAt.Sub(m.cfg.Now()).Round(time.Second) / time.Second)
 		if p := m.cfg.Profiles; p != nil {
 			nick, avatar, err := p.Profile(r.Context(), res.sess.User.OpenID)
 			if err != nil {
