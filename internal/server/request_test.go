@@ -31,7 +31,7 @@ func TestRecoverPanicsAnswersJSON500(t *testing.T) {
 func trackedLogs(t *testing.T, h func(logger *slog.Logger) http.Handler, r *http.Request) (*httptest.ResponseRecorder, []map[string]any) {
 	t.Helper()
 	var buf bytes.Buffer
-	logger := withRequestIDs(slog.New(slog.NewJSONHandler(&buf, nil)))
+	logger := withRequestIDs(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	w := httptest.NewRecorder()
 	track(logger, metrics.New(), writeLimits{}, h(logger)).ServeHTTP(w, r)
 	var lines []map[string]any
@@ -175,8 +175,8 @@ func contextWith(r *http.Request, rec *request) context.Context {
 	return context.WithValue(r.Context(), requestKey{}, rec)
 }
 
-// At the default level a quick success is not logged, anything an
-// operator should look at is.
+// A quick success is logged at DEBUG (not shown at the default level),
+// anything an operator should look at at INFO.
 func TestRequestLogLevel(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -199,8 +199,12 @@ func TestRequestLogLevel(t *testing.T) {
 					w.WriteHeader(tt.status)
 				})
 			}, httptest.NewRequest("GET", "/x", nil))
-			if got := len(lines) == 1; got != tt.logged {
-				t.Errorf("got logged %v, want %v: %v", got, tt.logged, lines)
+			want := "DEBUG"
+			if tt.logged {
+				want = "INFO"
+			}
+			if len(lines) != 1 || lines[0]["level"] != want {
+				t.Errorf("got %v, want one access line at %s", lines, want)
 			}
 		})
 	}
