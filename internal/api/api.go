@@ -284,21 +284,8 @@ func decodeCursor(s string) (paint.Cursor, error) {
 
 // get answers one paint whole, with its revision and times.
 func (a *api) get(w http.ResponseWriter, r *http.Request) {
-	uid, err := a.user(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	id := r.URL.Query().Get("id")
-	if err := paint.ValidateID(id); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	ctx, cancel := a.storeCtx(r)
-	p, err := a.cfg.Store.Get(ctx, uid, id)
-	cancel()
-	if err != nil {
-		a.fail(w, r, err)
+	p, ok := a.ownPaint(w, r)
+	if !ok {
 		return
 	}
 	b, err := json.Marshal(&okEnvelope{Code: 0, Msg: "success",
@@ -312,6 +299,29 @@ func (a *api) get(w http.ResponseWriter, r *http.Request) {
 	st.append(b...)
 	st.append('\n')
 	st.finish()
+}
+
+// ownPaint reads the caller's paint ?id=, or answers the failure and
+// returns false. Another user's id is not found: it is never read.
+func (a *api) ownPaint(w http.ResponseWriter, r *http.Request) (paint.Paint, bool) {
+	uid, err := a.user(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return paint.Paint{}, false
+	}
+	id := r.URL.Query().Get("id")
+	if err := paint.ValidateID(id); err != nil {
+		a.fail(w, r, err)
+		return paint.Paint{}, false
+	}
+	ctx, cancel := a.storeCtx(r)
+	p, err := a.cfg.Store.Get(ctx, uid, id)
+	cancel()
+	if err != nil {
+		a.fail(w, r, err)
+		return paint.Paint{}, false
+	}
+	return p, true
 }
 
 // readBody reads a whole request body of an accepted type, so framing

@@ -44,26 +44,13 @@ func imageParams(r *http.Request) (width int, format string, err error) {
 // caller's own paints are read, so another user's id is a 404 and is
 // never rendered.
 func (a *api) image(w http.ResponseWriter, r *http.Request) {
-	uid, err := a.user(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	id := r.URL.Query().Get("id")
-	if err := paint.ValidateID(id); err != nil {
-		a.fail(w, r, err)
-		return
-	}
 	width, format, err := imageParams(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	ctx, cancel := a.storeCtx(r)
-	p, err := a.cfg.Store.Get(ctx, uid, id)
-	cancel()
-	if err != nil {
-		a.fail(w, r, err)
+	p, ok := a.ownPaint(w, r)
+	if !ok {
 		return
 	}
 	img, err := a.cfg.Pictures.Render(r.Context(), p, width, format)

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"image/png"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -260,4 +263,68 @@ func commonPrefix(a, b string) int {
 		n++
 	}
 	return n
+}
+
+// TestSharePageInChromium opens a share page in Chromium: with JavaScript
+// off the picture shows; with it on, Replay draws on the canvas.
+func TestSharePageInChromium(t *testing.T) {
+	bin := os.Getenv("YIBI_CHROMIUM")
+	if bin == "" {
+		bin = "/usr/bin/chromium"
+	}
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var missing string
+	if _, err := os.Stat(bin); err != nil {
+		missing = "chromium (" + bin + ")"
+	} else if _, err := exec.LookPath("node"); err != nil {
+		missing = "node"
+	} else if _, err := os.Stat(filepath.Join(repo, "clients", "node_modules", "playwright-core")); err != nil {
+		missing = "playwright-core (run: cd clients && npm ci)"
+	}
+	if missing != "" {
+		if os.Getenv("YIBI_REQUIRE_SERVICES") == "1" {
+			t.Fatalf("%s is missing and YIBI_REQUIRE_SERVICES=1", missing)
+		}
+		t.Skipf("%s is missing; set YIBI_REQUIRE_SERVICES=1 to fail instead", missing)
+	}
+	srv := start(t, testConfig(t), nil)
+	u := srv.URL()
+	alice := newClient(t, u, "/applet", devSim(u), "alice")
+	id := newID()
+	wantOK(t, "save", alice.saveJSON(id, shareDrawing))
+	page, _ := shareLink(t, alice, id)
+
+	b, err := exec.Command("node", filepath.Join("testdata", "sharepage.js"), repo, bin, u+page).CombinedOutput()
+	if err != nil {
+		t.Fatalf("node sharepage.js: %v\n%s", err, b)
+	}
+	var got struct {
+		NoJS struct {
+			NaturalWidth int  `json:"naturalWidth"`
+			ButtonHidden bool `json:"buttonHidden"`
+		} `json:"noJS"`
+		JS struct {
+			NonWhite int  `json:"nonWhite"`
+			Hidden   bool `json:"hidden"`
+		} `json:"js"`
+		Errors []string `json:"errors"`
+	}
+	if err := json.Unmarshal(b[bytes.LastIndexByte(b[:len(b)-1], '\n')+1:], &got); err != nil {
+		t.Fatalf("node sharepage.js printed %q: %v", b, err)
+	}
+	t.Logf("%s", b)
+	if got.NoJS.NaturalWidth != 750 || !got.NoJS.ButtonHidden {
+		t.Errorf("JavaScript off: got naturalWidth %d, button hidden %v; want 750, true", got.NoJS.NaturalWidth, got.NoJS.ButtonHidden)
+	}
+	// The red stroke is 12 units wide and about 515 long: at 2 px per
+	// unit, tens of thousands of pixels.
+	if got.JS.NonWhite < 10000 || got.JS.Hidden {
+		t.Errorf("JavaScript on: got %d drawn pixels (canvas hidden %v), want at least 10000, shown", got.JS.NonWhite, got.JS.Hidden)
+	}
+	if len(got.Errors) > 0 {
+		t.Errorf("page errors (CSP?): %v", got.Errors)
+	}
 }
