@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image/png"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -268,28 +267,7 @@ func commonPrefix(a, b string) int {
 // TestSharePageInChromium opens a share page in Chromium: with JavaScript
 // off the picture shows; with it on, Replay draws on the canvas.
 func TestSharePageInChromium(t *testing.T) {
-	bin := os.Getenv("YIBI_CHROMIUM")
-	if bin == "" {
-		bin = "/usr/bin/chromium"
-	}
-	repo, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var missing string
-	if _, err := os.Stat(bin); err != nil {
-		missing = "chromium (" + bin + ")"
-	} else if _, err := exec.LookPath("node"); err != nil {
-		missing = "node"
-	} else if _, err := os.Stat(filepath.Join(repo, "clients", "node_modules", "playwright-core")); err != nil {
-		missing = "playwright-core (run: cd clients && npm ci)"
-	}
-	if missing != "" {
-		if os.Getenv("YIBI_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("%s is missing and YIBI_REQUIRE_SERVICES=1", missing)
-		}
-		t.Skipf("%s is missing; set YIBI_REQUIRE_SERVICES=1 to fail instead", missing)
-	}
+	bin, repo := testenv.Chromium(t)
 	srv := start(t, testConfig(t), nil)
 	u := srv.URL()
 	alice := newClient(t, u, "/applet", devSim(u), "alice")
