@@ -25,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/yibi/yibi/internal/paint"
+	"github.com/yibi/yibi/internal/picture"
 )
 
 // Reasons the API sends besides paint.Validate's.
@@ -74,6 +75,11 @@ type Config struct {
 	// of a save's round trips together); then it answers 503 store
 	// unavailable, before a client gives up on its own. 0 = no bound.
 	StoreTimeout time.Duration
+	// Pictures, if set, serves GET …/image (image.go).
+	Pictures *picture.Renderer
+	// Shares, if set, serves POST …/share and …/unshare (share.go), and
+	// delete ends a paint's link.
+	Shares paint.ShareStore
 }
 
 type item struct {
@@ -110,6 +116,13 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("POST "+p+"save", a.save)
 	mux.HandleFunc("POST "+p+"append", a.append)
 	mux.HandleFunc("POST "+p+"delete", a.del)
+	if cfg.Pictures != nil {
+		mux.HandleFunc("GET "+p+"image", a.image)
+	}
+	if cfg.Shares != nil {
+		mux.HandleFunc("POST "+p+"share", a.share)
+		mux.HandleFunc("POST "+p+"unshare", a.unshare)
+	}
 	return mux
 }
 
@@ -271,21 +284,8 @@ func decodeCursor(s string) (paint.Cursor, error) {
 
 // get answers one paint whole, with its revision and times.
 func (a *api) get(w http.ResponseWriter, r *http.Request) {
-	uid, err := a.user(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	id := r.URL.Query().Get("id")
-	if err := paint.ValidateID(id); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	ctx, cancel := a.storeCtx(r)
-	p, err := a.cfg.Store.Get(ctx, uid, id)
-	cancel()
-	if err != nil {
-		a.fail(w, r, err)
+	p, ok := a.ownPaint(w, r)
+	if !ok {
 		return
 	}
 	b, err := json.Marshal(&okEnvelope{Code: 0, Msg: "success",
@@ -299,6 +299,29 @@ func (a *api) get(w http.ResponseWriter, r *http.Request) {
 	st.append(b...)
 	st.append('\n')
 	st.finish()
+}
+
+// ownPaint reads the caller's paint ?id=, or answers the failure and
+// returns false. Another user's id is not found: it is never read.
+func (a *api) ownPaint(w http.ResponseWriter, r *http.Request) (paint.Paint, bool) {
+	uid, err := a.user(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return paint.Paint{}, false
+	}
+	id := r.URL.Query().Get("id")
+	if err := paint.ValidateID(id); err != nil {
+		a.fail(w, r, err)
+		return paint.Paint{}, false
+	}
+	ctx, cancel := a.storeCtx(r)
+	p, err := a.cfg.Store.Get(ctx, uid, id)
+	cancel()
+	if err != nil {
+		a.fail(w, r, err)
+		return paint.Paint{}, false
+	}
+	return p, true
 }
 
 // readBody reads a whole request body of an accepted type, so framing
@@ -475,6 +498,13 @@ func (a *api) del(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	if a.cfg.Shares != nil {
+		// The link is dead already (a link shows only the paint it was
+		// made for, share.go); this removes its row.
+		if err := a.cfg.Shares.Unshare(ctx, uid, b["id"]); err != nil {
+			a.logStoreErr(r, err)
+		}
+	}
 	OK(w, struct{}{})
 }
 
@@ -599,6 +629,9 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// the metrics what happened (nginx's "client closed request").
 		a.cfg.Logger.DebugContext(r.Context(), "paint api: client went away", "path", r.URL.Path, "err", err)
 		Fail(w, StatusClientClosed, ReasonClientClosed)
+	case errors.Is(err, picture.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		Fail(w, http.StatusServiceUnavailable, ReasonBusy)
 	case errors.As(err, &inv):
 		Fail(w, http.StatusBadRequest, inv.Reason)
 	case errors.As(err, &tooBig):

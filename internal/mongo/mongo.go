@@ -41,6 +41,7 @@ type Store struct {
 	claims *mongo.Collection
 	users  *mongo.Collection
 	writes keyLocks // one write at a time per paint (order.go)
+	shares onceOK   // the share links' index exists (share.go)
 }
 
 var _ paint.Store = (*Store)(nil)

@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/yibi/yibi/internal/testenv"
 )
 
 // Chromium tolerance: Skia and rasterx anti-alias edges differently, so
@@ -28,28 +30,7 @@ var jsLacks = map[string]string{}
 var chromiumWidths = []int{120, 375, 750}
 
 func TestChromiumMatches(t *testing.T) {
-	bin := os.Getenv("YIBI_CHROMIUM")
-	if bin == "" {
-		bin = "/usr/bin/chromium"
-	}
-	repo, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var missing string
-	if _, err := os.Stat(bin); err != nil {
-		missing = "chromium (" + bin + ")"
-	} else if _, err := exec.LookPath("node"); err != nil {
-		missing = "node"
-	} else if _, err := os.Stat(filepath.Join(repo, "clients", "node_modules", "playwright-core")); err != nil {
-		missing = "playwright-core (run: cd clients && npm ci)"
-	}
-	if missing != "" {
-		if os.Getenv("YIBI_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("%s is missing and YIBI_REQUIRE_SERVICES=1", missing)
-		}
-		t.Skipf("%s is missing; set YIBI_REQUIRE_SERVICES=1 to fail instead", missing)
-	}
+	bin, repo := testenv.Chromium(t)
 
 	type item struct {
 		Name    string `json:"name"`

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"io/fs"
 	"net/http"
 	"strings"
 
@@ -9,6 +10,9 @@ import (
 	"github.com/yibi/yibi/internal/api"
 	"github.com/yibi/yibi/internal/limit"
 	"github.com/yibi/yibi/internal/metrics"
+	"github.com/yibi/yibi/internal/paint"
+	"github.com/yibi/yibi/internal/picture"
+	"github.com/yibi/yibi/internal/sharepage"
 	"github.com/yibi/yibi/internal/web"
 	"github.com/yibi/yibi/wechat"
 	"github.com/yibi/yibi/wechat/wechatsim"
@@ -55,7 +59,16 @@ func (s *Server) routes() (_ http.Handler, err error) {
 	// One login budget for both protocols: v1 logins carry X-WX-RawData
 	// on any session route, v2 logins are POSTs to the login route.
 	logins := s.loginLimit(met, base+"/session/login")
-	mux.Handle(base+"/session/", logins(session.Handler(noteUser(acct.Handler(s.paintAPI(met, base))))))
+	pictures := picture.New(0, 0) // DefaultCacheBytes, one render per CPU; shared by every image route
+	shares, _ := s.paints.(paint.ShareStore)
+	mux.Handle(base+"/session/", logins(session.Handler(noteUser(acct.Handler(s.paintAPI(met, base, pictures, shares))))))
+	if shares != nil {
+		if _, err := fs.Stat(clients.Web, replayLib[1:]); err != nil {
+			return nil, fmt.Errorf("server: share page: the replay script: %w", err)
+		}
+		mux.Handle(sharepage.Pattern, sharepage.Handler(sharepage.Config{Paints: met.PaintStore(s.paints), Shares: shares,
+			Pictures: pictures, ReplayLib: replayLib, TrustedProxies: loopback, StoreTimeout: s.cfg.StoreTimeout, Logger: s.log}))
+	}
 	mux.Handle("POST "+base+"/session/login", logins(session.LoginHandler()))
 	mux.Handle("POST "+base+"/session/logout", session.LogoutHandler())
 	if s.sim != nil {
@@ -67,6 +80,11 @@ func (s *Server) routes() (_ http.Handler, err error) {
 	lim := writeLimits{grace: s.cfg.WriteTimeout, rate: s.cfg.MinWriteRate}
 	return track(s.log, met, lim, recoverPanics(s.log, routed(mux))), nil
 }
+
+// replayLib is the clients' shared drawing reader as the browser app
+// serves it (clients.Web); the share page replays with it, so one reader
+// draws in the apps and on the page.
+const replayLib = "/miniprogram/lib/actions.js"
 
 // app returns the mini program's app id and secret: the configured ones,
 // or the simulator's development app's.
@@ -136,7 +154,7 @@ func (s *Server) sessionLayer(met *metrics.Metrics, exchange wxsession.Exchanger
 // gets the same fallbacks as the server's, so that an unknown paint path
 // or method is answered in the paint envelope by the router, not by
 // ServeMux's plain text.
-func (s *Server) paintAPI(met *metrics.Metrics, base string) http.Handler {
+func (s *Server) paintAPI(met *metrics.Metrics, base string, pictures *picture.Renderer, shares paint.ShareStore) http.Handler {
 	cfg := s.cfg
 	h := api.Handler(api.Config{
 		Store:            met.PaintStore(s.paints),
@@ -148,6 +166,8 @@ func (s *Server) paintAPI(met *metrics.Metrics, base string) http.Handler {
 		MaxBodyBytes:     cfg.MaxBodyBytes,
 		Logger:           s.log,
 		StoreTimeout:     cfg.StoreTimeout,
+		Pictures:         pictures,
+		Shares:           shares,
 	})
 	if mux, ok := h.(*http.ServeMux); ok {
 		return routed(mux)

@@ -295,3 +295,41 @@ func (l *lazyPaints) Close() error {
 	}
 	return st.Close()
 }
+
+var _ paint.ShareStore = (*lazyPaints)(nil)
+
+func (l *lazyPaints) shares() (paint.ShareStore, error) {
+	st, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	sh, ok := st.(paint.ShareStore)
+	if !ok {
+		return nil, fmt.Errorf("server: paint store %T keeps no share links", st)
+	}
+	return sh, nil
+}
+
+func (l *lazyPaints) Share(ctx context.Context, openID, id string, paintCreated time.Time, token string) (paint.Share, error) {
+	st, err := l.shares()
+	if err != nil {
+		return paint.Share{}, err
+	}
+	return st.Share(ctx, openID, id, paintCreated, token)
+}
+
+func (l *lazyPaints) Unshare(ctx context.Context, openID, id string) error {
+	st, err := l.shares()
+	if err != nil {
+		return err
+	}
+	return st.Unshare(ctx, openID, id)
+}
+
+func (l *lazyPaints) Shared(ctx context.Context, token string) (paint.Share, error) {
+	st, err := l.shares()
+	if err != nil {
+		return paint.Share{}, err
+	}
+	return st.Shared(ctx, token)
+}

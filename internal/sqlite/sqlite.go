@@ -46,6 +46,7 @@ type Store struct {
 	// prepares them again on each reader connection they run on, once):
 	// compiling the SQL on every call took about a third of List's time.
 	listFirst, listAfter *sql.Stmt
+	shares               sharesTable // share.go
 }
 
 // The list queries read one batch of a user's paints in the order of the

@@ -1,0 +1,308 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/yibi/yibi/internal/config"
+	"github.com/yibi/yibi/internal/paint"
+	"github.com/yibi/yibi/internal/render"
+	"github.com/yibi/yibi/internal/testenv"
+)
+
+// shareSetups are the two store setups the picture and share tests run on.
+func shareSetups(t *testing.T) map[string]func(t *testing.T) config.Config {
+	return map[string]func(t *testing.T) config.Config{
+		"SQLite": testConfig,
+		"FerretDB": func(t *testing.T) config.Config {
+			cfg := testConfig(t)
+			cfg.MongoURI, cfg.MongoDatabase = testenv.StartFerretDB(t).URI, "yibi_share"
+			return cfg
+		},
+	}
+}
+
+const shareDrawing = `[{"method":"space","data":[375,500]},{"method":"save","data":[]},{"method":"moveTo","data":[40,40]},{"method":"lineTo","data":[330,460]},{"method":"setStrokeStyle","data":["#FF0000"]},{"method":"setLineWidth","data":[12]},{"method":"stroke","data":[]},{"method":"restore","data":[]}]`
+
+func (c *client) post(name string, body any) answer {
+	c.t.Helper()
+	b, _ := json.Marshal(body)
+	return c.call("POST", name, "application/json", bytes.NewReader(b))
+}
+
+func (c *client) image(query string, header http.Header) answer {
+	c.t.Helper()
+	h := c.headers()
+	for k, v := range header {
+		h[k] = v
+	}
+	a := do(c.t, "GET", c.api+"/session/paints/image?"+query, h, "", nil)
+	if a.status == http.StatusOK {
+		c.loggedIn = true
+	}
+	return a
+}
+
+func pngSize(t *testing.T, what string, a answer) (int, int) {
+	t.Helper()
+	if a.status != http.StatusOK || a.header.Get("Content-Type") != "image/png" {
+		t.Fatalf("%s: got HTTP %d %q, want 200 image/png", what, a.status, a.header.Get("Content-Type"))
+	}
+	img, err := png.Decode(bytes.NewReader(a.body))
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return img.Bounds().Dx(), img.Bounds().Dy()
+}
+
+func TestImage(t *testing.T) {
+	for name, setup := range shareSetups(t) {
+		t.Run(name, func(t *testing.T) {
+			srv := start(t, setup(t), nil)
+			u := srv.URL()
+			alice := newClient(t, u, "/applet", devSim(u), "alice")
+			bob := newClient(t, u, "/applet", devSim(u), "bob")
+			id := newID()
+			wantOK(t, "save", alice.saveJSON(id, shareDrawing))
+
+			t.Run("ClampedSizes", func(t *testing.T) {
+				for _, tt := range []struct {
+					q    string
+					w, h int
+				}{{"w=120", 120, 160}, {"w=1", render.MinWidth, (render.MinWidth*4 + 1) / 3}, {"w=99999", render.MaxWidth, (render.MaxWidth*4 + 1) / 3}, {"", 375, 500}} {
+					w, h := pngSize(t, tt.q, alice.image("id="+id+"&"+tt.q, nil))
+					if w != tt.w || h != tt.h {
+						t.Errorf("%s: got %dx%d, want %dx%d", tt.q, w, h, tt.w, tt.h)
+					}
+				}
+			})
+			t.Run("ETag304", func(t *testing.T) {
+				a := alice.image("id="+id+"&w=120", nil)
+				tag := a.header.Get("ETag")
+				if tag == "" || !strings.Contains(a.header.Get("Cache-Control"), "private") {
+					t.Fatalf("got ETag %q Cache-Control %q, want an ETag and private", tag, a.header.Get("Cache-Control"))
+				}
+				if b := alice.image("id="+id+"&w=120", http.Header{"If-None-Match": {tag}}); b.status != http.StatusNotModified || len(b.body) != 0 {
+					t.Errorf("If-None-Match: got HTTP %d (%d bytes), want 304 empty", b.status, len(b.body))
+				}
+				if b := alice.image("id="+id+"&w=240", http.Header{"If-None-Match": {tag}}); b.status != http.StatusOK {
+					t.Errorf("other width: got HTTP %d, want 200", b.status)
+				}
+				wantOK(t, "save again", alice.saveJSON(id, shareDrawing))
+				b := alice.image("id="+id+"&w=120", http.Header{"If-None-Match": {tag}})
+				if b.status != http.StatusOK || b.header.Get("ETag") == tag {
+					t.Errorf("after a save: got HTTP %d ETag %q, want 200 and a new ETag", b.status, b.header.Get("ETag"))
+				}
+			})
+			t.Run("SVG", func(t *testing.T) {
+				a := alice.image("id="+id+"&w=300&format=svg", nil)
+				if a.status != http.StatusOK || a.header.Get("Content-Type") != "image/svg+xml" || !bytes.Contains(a.body, []byte("<svg")) {
+					t.Fatalf("got %v %q, want 200 image/svg+xml", a.status, a.header.Get("Content-Type"))
+				}
+			})
+			t.Run("NotFoundForOtherUser", func(t *testing.T) {
+				wantFail(t, "bob", bob.image("id="+id, nil), http.StatusNotFound, "not found")
+			})
+			t.Run("BadParams", func(t *testing.T) {
+				wantFail(t, "w", alice.image("id="+id+"&w=abc", nil), http.StatusBadRequest, "w is invalid")
+				wantFail(t, "format", alice.image("id="+id+"&format=gif", nil), http.StatusBadRequest, "format is invalid")
+				wantFail(t, "id", alice.image("id=a/b", nil), http.StatusBadRequest, "id is invalid")
+			})
+			t.Run("LargestPaintWithinBound", func(t *testing.T) {
+				big := bigDrawing(paint.DefaultMaxActionsBytes)
+				bid := newID()
+				wantOK(t, "save big", alice.saveJSON(bid, big))
+				width := render.MaxWidth
+				if raceEnabled {
+					width = 375
+				}
+				start := time.Now()
+				if w, _ := pngSize(t, "big", alice.image(fmt.Sprintf("id=%s&w=%d", bid, width), nil)); w != width {
+					t.Errorf("got width %d, want %d", w, width)
+				}
+				if d := time.Since(start); d > 20*time.Second {
+					t.Errorf("a 1 MiB drawing at %d px took %v, want under 20s", width, d)
+				}
+				t.Logf("1 MiB drawing at %d px: %v", width, time.Since(start))
+			})
+		})
+	}
+}
+
+// bigDrawing is strokes across the whole canvas, just under max bytes.
+func bigDrawing(max int) string {
+	var b strings.Builder
+	b.WriteString(`[{"method":"space","data":[375,500]}`)
+	for i := 0; ; i++ {
+		s := fmt.Sprintf(`,{"method":"save","data":[]},{"method":"moveTo","data":[%d,%d]},{"method":"lineTo","data":[%d,%d]},{"method":"lineTo","data":[%d,%d]},{"method":"setStrokeStyle","data":["#0000FF"]},{"method":"setLineWidth","data":[12]},{"method":"stroke","data":[]},{"method":"restore","data":[]}`,
+			i%375, (i*7)%500, (i*13)%375, (i*3)%500, (i*5)%375, (i*11)%500)
+		if b.Len()+len(s)+1 > max {
+			break
+		}
+		b.WriteString(s)
+	}
+	b.WriteString("]")
+	return b.String()
+}
+
+// shareLink shares id as c and returns the page and picture paths.
+func shareLink(t *testing.T, c *client, id string) (page, image string) {
+	t.Helper()
+	a := c.post("share", map[string]string{"id": id})
+	var env struct {
+		Data struct{ URL, Image string } `json:"data"`
+	}
+	if a.status != http.StatusOK || json.Unmarshal(a.body, &env) != nil || env.Data.URL == "" {
+		t.Fatalf("share: got %v, want 200 {url, image}", a)
+	}
+	return env.Data.URL, env.Data.Image
+}
+
+func TestShare(t *testing.T) {
+	for name, setup := range shareSetups(t) {
+		t.Run(name, func(t *testing.T) {
+			srv := start(t, setup(t), nil)
+			u := srv.URL()
+			alice := newClient(t, u, "/applet", devSim(u), "alice")
+			bob := newClient(t, u, "/applet", devSim(u), "bob")
+			id := newID()
+			wantOK(t, "save", alice.saveJSON(id, shareDrawing))
+			page, image := shareLink(t, alice, id)
+
+			t.Run("PublicWhileShared", func(t *testing.T) {
+				p := do(t, "GET", u+page, nil, "", nil)
+				if p.status != http.StatusOK || !strings.HasPrefix(p.header.Get("Content-Type"), "text/html") {
+					t.Fatalf("page: got %v, want 200 text/html", p)
+				}
+				for _, want := range []string{"<title>一笔到底</title>", `property="og:image" content="` + u + image + `"`, `<img id="pic" src="` + image + `" width="375" height="500"`} {
+					if !bytes.Contains(p.body, []byte(want)) {
+						t.Errorf("page: no %q in it", want)
+					}
+				}
+				if csp := p.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+					t.Errorf("page CSP: got %q, want default-src 'none'", csp)
+				}
+				w, h := pngSize(t, "picture", do(t, "GET", u+image, nil, "", nil))
+				if w != 750 || h != 1000 {
+					t.Errorf("picture: got %dx%d, want 750x1000", w, h)
+				}
+				a := do(t, "GET", u+image, nil, "", nil)
+				if b := do(t, "GET", u+image, http.Header{"If-None-Match": {a.header.Get("ETag")}}, "", nil); b.status != http.StatusNotModified {
+					t.Errorf("picture with its ETag: got HTTP %d, want 304", b.status)
+				}
+				j := do(t, "GET", u+page+".json", nil, "", nil)
+				if j.status != http.StatusOK || string(j.body) != shareDrawing {
+					t.Errorf("actions: got %v, want the drawing", j)
+				}
+			})
+			t.Run("Idempotent", func(t *testing.T) {
+				if p2, _ := shareLink(t, alice, id); p2 != page {
+					t.Errorf("share again: got %q, want %q", p2, page)
+				}
+			})
+			t.Run("TokenUnguessable", func(t *testing.T) {
+				token := strings.TrimPrefix(page, "/s/")
+				if len(token) < 22 || strings.Contains(token, id) || strings.Contains(id, token) {
+					t.Errorf("token %q: want at least 22 base64url characters (128 bits), unrelated to the id %q", token, id)
+				}
+				other := newID()
+				wantOK(t, "save other", alice.saveJSON(other, shareDrawing))
+				p2, _ := shareLink(t, alice, other)
+				if p2 == page || commonPrefix(p2, page) > len("/s/")+4 {
+					t.Errorf("two links %q and %q look alike", p2, page)
+				}
+				wantFail(t, "a guessed token", do(t, "GET", u+"/s/"+strings.Repeat("A", len(token)), nil, "", nil), http.StatusNotFound, "not found")
+				wantFail(t, "a malformed token", do(t, "GET", u+"/s/..%2f..", nil, "", nil), http.StatusNotFound, "not found")
+			})
+			t.Run("ForeignUserCannotShareOrUnshare", func(t *testing.T) {
+				wantFail(t, "bob shares", bob.post("share", map[string]string{"id": id}), http.StatusNotFound, "not found")
+				wantFail(t, "bob unshares", bob.post("unshare", map[string]string{"id": id}), http.StatusNotFound, "not found")
+				if p := do(t, "GET", u+page, nil, "", nil); p.status != http.StatusOK {
+					t.Errorf("page after bob's unshare: got HTTP %d, want 200", p.status)
+				}
+			})
+			t.Run("NotFoundAfterUnshare", func(t *testing.T) {
+				wantOK(t, "unshare", alice.post("unshare", map[string]string{"id": id}))
+				for _, p := range []string{page, image, page + ".json"} {
+					wantFail(t, p, do(t, "GET", u+p, nil, "", nil), http.StatusNotFound, "not found")
+				}
+				p2, _ := shareLink(t, alice, id)
+				if p2 == page {
+					t.Errorf("share after unshare: got the old link %q, want a new one", p2)
+				}
+			})
+			t.Run("NotFoundAfterDelete", func(t *testing.T) {
+				p2, img2 := shareLink(t, alice, id)
+				wantOK(t, "delete", alice.del(id))
+				for _, p := range []string{p2, img2} {
+					wantFail(t, p, do(t, "GET", u+p, nil, "", nil), http.StatusNotFound, "not found")
+				}
+				wantOK(t, "save again", alice.saveJSON(id, shareDrawing))
+				wantFail(t, "old link of a recreated paint", do(t, "GET", u+p2, nil, "", nil), http.StatusNotFound, "not found")
+			})
+			t.Run("BadBodies", func(t *testing.T) {
+				wantFail(t, "no id", alice.post("share", map[string]string{}), http.StatusBadRequest, "id or actions does not exists")
+				wantFail(t, "bad id", alice.post("unshare", map[string]string{"id": "a b"}), http.StatusBadRequest, "id is invalid")
+			})
+		})
+	}
+}
+
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
+// TestSharePageInChromium opens a share page in Chromium: with JavaScript
+// off the picture shows; with it on, Replay draws on the canvas.
+func TestSharePageInChromium(t *testing.T) {
+	bin, repo := testenv.Chromium(t)
+	srv := start(t, testConfig(t), nil)
+	u := srv.URL()
+	alice := newClient(t, u, "/applet", devSim(u), "alice")
+	id := newID()
+	wantOK(t, "save", alice.saveJSON(id, shareDrawing))
+	page, _ := shareLink(t, alice, id)
+
+	b, err := exec.Command("node", filepath.Join("testdata", "sharepage.js"), repo, bin, u+page).CombinedOutput()
+	if err != nil {
+		t.Fatalf("node sharepage.js: %v\n%s", err, b)
+	}
+	var got struct {
+		NoJS struct {
+			NaturalWidth int  `json:"naturalWidth"`
+			ButtonHidden bool `json:"buttonHidden"`
+		} `json:"noJS"`
+		JS struct {
+			NonWhite int  `json:"nonWhite"`
+			Hidden   bool `json:"hidden"`
+		} `json:"js"`
+		Errors []string `json:"errors"`
+	}
+	if err := json.Unmarshal(b[bytes.LastIndexByte(b[:len(b)-1], '\n')+1:], &got); err != nil {
+		t.Fatalf("node sharepage.js printed %q: %v", b, err)
+	}
+	t.Logf("%s", b)
+	if got.NoJS.NaturalWidth != 750 || !got.NoJS.ButtonHidden {
+		t.Errorf("JavaScript off: got naturalWidth %d, button hidden %v; want 750, true", got.NoJS.NaturalWidth, got.NoJS.ButtonHidden)
+	}
+	// The red stroke is 12 units wide and about 515 long: at 2 px per
+	// unit, tens of thousands of pixels.
+	if got.JS.NonWhite < 10000 || got.JS.Hidden {
+		t.Errorf("JavaScript on: got %d drawn pixels (canvas hidden %v), want at least 10000, shown", got.JS.NonWhite, got.JS.Hidden)
+	}
+	if len(got.Errors) > 0 {
+		t.Errorf("page errors (CSP?): %v", got.Errors)
+	}
+}

@@ -1,0 +1,46 @@
+'use strict';
+// Opens a share page in Chromium, for share_test.go's TestSharePageInChromium.
+// Usage: node sharepage.js <repo> <chromium> <page URL>
+// Prints one JSON line: {"noJS": {"naturalWidth"}, "js": {"replayed", "nonWhite"}}.
+const path = require('node:path');
+
+async function main() {
+  const [repo, bin, url] = process.argv.slice(2);
+  const { chromium } = require(path.join(repo, 'clients', 'node_modules', 'playwright-core'));
+  const browser = await chromium.launch({ executablePath: bin, args: ['--no-sandbox', '--disable-gpu'] });
+  const out = {};
+  const errors = [];
+  try {
+    // JavaScript off: the picture alone.
+    const off = await browser.newContext({ javaScriptEnabled: false });
+    const p1 = await off.newPage();
+    await p1.goto(url, { waitUntil: 'load' });
+    out.noJS = {
+      naturalWidth: await p1.$eval('#pic', (img) => img.naturalWidth),
+      buttonHidden: await p1.$eval('#replay', (b) => b.hidden),
+    };
+    await off.close();
+
+    // JavaScript on: press Replay, wait for the end, count drawn pixels.
+    const on = await browser.newContext();
+    const p2 = await on.newPage();
+    p2.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    p2.on('pageerror', (e) => errors.push(String(e)));
+    await p2.goto(url, { waitUntil: 'load' });
+    await p2.click('#replay');
+    await p2.waitForSelector('#yb[data-replayed="1"]', { timeout: 15000 });
+    out.js = await p2.$eval('#cv', (c) => {
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let nonWhite = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] < 200 || d[i + 1] < 200 || d[i + 2] < 200) nonWhite++;
+      return { nonWhite, hidden: c.hidden };
+    });
+    await on.close();
+  } finally {
+    await browser.close();
+  }
+  out.errors = errors;
+  console.log(JSON.stringify(out));
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
