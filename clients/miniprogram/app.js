@@ -1,12 +1,29 @@
 // 一笔到底: draw with one stroke at a time, keep your drawings on a Yibi
-// server. The session (login headers, retries) is handled by lib/wxsession.
+// server. The session is lib/wxsession's, in protocol v2: wx.login alone,
+// a bearer token kept in wx storage, re-login and resend when it expires.
 import config from './config.js';
 import wxsession from './lib/wxsession.js';
 import { serialize } from './lib/actions.js';
 import { createOutbox, wxStorageOf } from './lib/outbox.js';
 
+// Every wxsession.request of the pages goes through this v2 client.
+wxsession.configure({
+  protocol: 'v2',
+  base: config.host + config.basePath,
+  // A user without a profile yet (isNew) is asked for one by the gallery.
+  onLogin: (d) => {
+    const app = getApp();
+    app.globalData.isNew = d.isNew;
+    app.globalData.user = d.user;
+  },
+});
+
 App({
   globalData: {
+    // isNew: the last login said this user has no profile yet.
+    isNew: false,
+    // user: {nickName, avatarUrl} from the last login or /session/me.
+    user: null,
     // paints loaded by the gallery, by id, so the draw page can continue
     // a drawing without fetching it again.
     paints: {},
@@ -48,5 +65,10 @@ App({
   // api builds the URL of a paint API call.
   api(name) {
     return config.host + config.basePath + '/session/paints/' + name;
+  },
+
+  // avatarSrc makes an avatarUrl (a path on the server) loadable by <image>.
+  avatarSrc(avatarUrl) {
+    return avatarUrl ? config.host + avatarUrl : '';
   },
 });

@@ -24,12 +24,19 @@ let loads = 0;
 // both call App/Page when evaluated) with fake globals; the shared lib
 // modules stay loaded, so the default session client is reset.
 async function harness(pageName, { answer, storage } = {}) {
-  const h = { requests: [], navigations: [], modals: [], toasts: [], canvases: {}, logins: 0, storage: storage || new Map() };
+  const h = { requests: [], sessionLogins: [], uploads: [], isNew: false, navigations: [], modals: [], toasts: [], canvases: {}, logins: 0, storage: storage || new Map() };
   h.answer = answer || (() => ({ statusCode: 200, data: { code: 0, msg: 'success', data: {} } }));
   global.wx = {
     login: (o) => { h.logins++; o.success({ errMsg: 'login:ok', code: 'c' + h.logins }); },
     getUserInfo: (o) => o.success({ rawData: '{"nickName":"n"}', signature: 's' }),
     request: (o) => {
+      // The v2 login (app.js configures the SDK for v2): token t<n>, kept apart from h.requests.
+      if (o.url.endsWith('/session/login')) {
+        h.sessionLogins.push(o);
+        const n = h.sessionLogins.length;
+        setImmediate(() => o.success({ statusCode: 200, data: { code: 0, msg: 'success', data: { token: 't' + n, expiresIn: 604800, isNew: h.isNew, user: { nickName: '', avatarUrl: '' } } } }));
+        return;
+      }
       h.requests.push(o);
       const res = h.answer(o);
       setImmediate(() => (res instanceof Error ? o.fail({ errMsg: 'request:fail' }) : o.success(res)));
@@ -113,8 +120,8 @@ test('draw: a stroke is drawn, recorded in the drawing space in the 2016 shape a
   const req = h.requests[0];
   assert.equal(req.url, 'http://127.0.0.1:5757/applet/session/paints/save');
   assert.equal(req.method, 'POST');
-  assert.equal(req.header['X-WX-Code'], 'c1');
-  assert.ok(req.header['X-WX-RawData']);
+  assert.deepEqual(req.header, { Authorization: 'Bearer t1' }, 'protocol v2: a bearer token, no X-WX-* header');
+  assert.deepEqual(h.sessionLogins.map((l) => [l.url, l.data]), [['http://127.0.0.1:5757/applet/session/login', { code: 'c1' }]]);
   assert.match(req.data.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   const saved = JSON.parse(req.data.actions);
   assert.deepEqual(saved.map((a) => a.method), ['space', 'save', 'moveTo', 'lineTo', 'lineTo', 'setStrokeStyle', 'setLineWidth', 'stroke', 'restore']);
@@ -139,7 +146,8 @@ test('draw: every edit saves the whole drawing with the same id', async () => {
   assert.equal(h.requests.length, 2);
   assert.equal(h.requests[0].data.id, h.requests[1].data.id);
   assert.equal(JSON.parse(h.requests[1].data.actions).length, 1 + 8 + 8);
-  assert.deepEqual(h.requests[1].header, { 'X-WX-Code': 'c1' }, 'the later save sends only the code');
+  assert.deepEqual(h.requests[1].header, { Authorization: 'Bearer t1' }, 'the later save reuses the token');
+  assert.equal(h.sessionLogins.length, 1);
 });
 
 test('draw: widths, eraser, undo and clear', async () => {
@@ -282,11 +290,12 @@ test('gallery: long press asks, confirm deletes, cancel keeps', async () => {
   h.page.confirmDelete({ currentTarget: { dataset: { id: 'a' } } });
   h.modals[0].success({ confirm: false, cancel: true });
   await h.settle();
-  assert.equal(h.requests.length, 1, 'cancel sends nothing');
+  const paintCalls = () => h.requests.filter((r) => r.url.includes('/session/paints/'));
+  assert.equal(paintCalls().length, 1, 'cancel sends nothing');
   h.page.confirmDelete({ currentTarget: { dataset: { id: 'a' } } });
   h.modals[1].success({ confirm: true });
   await h.settle();
-  const del = h.requests[1];
+  const del = paintCalls()[1];
   assert.equal(del.url, 'http://127.0.0.1:5757/applet/session/paints/delete');
   assert.deepEqual(del.data, { id: 'a' });
   assert.deepEqual(h.page.data.paints, [{ id: 'b' }]);
@@ -324,5 +333,97 @@ test('draw: strokes whose save failed stay in wx storage, guard leaving, and are
   assert.equal(JSON.parse(save.data.actions).length, kept.actions.length);
   assert.ok(g.page.data.paints.some((p) => p.id === kept.id), 'the unsaved drawing is in the gallery');
   await g.settle();
-  assert.equal(storage.size, 0, 'nothing pending once saved');
+  assert.deepEqual([...storage.keys()].filter((k) => k.startsWith('yibi.outbox.')), [], 'nothing pending once saved');
+});
+
+// profileAnswer plays /session/me, /session/profile and /session/phone (v2).
+const profileAnswer = (o) => {
+  const ok = (data) => ({ statusCode: 200, data: { code: 0, msg: 'success', data } });
+  if (o.url.endsWith('/session/me')) return ok({ nickName: '小明', avatarUrl: '/applet/session/avatars/abc.png', hasPhone: false });
+  if (o.url.endsWith('/session/phone')) return ok({ phoneNumber: '13812345678', purePhoneNumber: '13812345678', countryCode: '86' });
+  if (o.url.endsWith('/session/profile')) return ok({ nickName: o.data.nickName, avatarUrl: '', hasPhone: false });
+  return ok([]);
+};
+
+test('gallery: shows the profile, and opens the profile page once after a first login (isNew)', async () => {
+  const h = await harness('gallery', { answer: profileAnswer });
+  h.isNew = true;
+  h.page.onShow();
+  await h.settle();
+  assert.deepEqual(h.page.data.profile, { nickName: '小明', avatar: 'http://127.0.0.1:5757/applet/session/avatars/abc.png' });
+  assert.deepEqual(h.navigations, ['/pages/profile/profile?new=1']);
+  for (const r of h.requests) assert.deepEqual(r.header, { Authorization: 'Bearer t1' }, r.url);
+  assert.equal(h.sessionLogins.length, 1, 'list and me share one login');
+  h.page.onShow(); // back from the profile page
+  await h.settle();
+  assert.equal(h.navigations.length, 1, 'asked once');
+  h.page.openProfile();
+  assert.equal(h.navigations[1], '/pages/profile/profile');
+});
+
+test('profile: chooseAvatar + nickname upload with wx.uploadFile; JSON without an avatar', async () => {
+  const h = await harness('profile', { answer: profileAnswer });
+  wx.uploadFile = (o) => {
+    h.uploads.push(o);
+    setImmediate(() => o.success({ statusCode: 200, data: JSON.stringify({ code: 0, msg: 'success', data: { nickName: o.formData.nickName, avatarUrl: '/applet/session/avatars/new.png', hasPhone: false } }) }));
+  };
+  h.page.onLoad({ new: '1' });
+  await h.settle();
+  assert.equal(h.page.data.isNew, true);
+  assert.equal(h.page.data.nickName, '小明');
+  h.page.onChooseAvatar({ detail: { avatarUrl: 'wxfile://tmp_avatar.png' } });
+  assert.equal(h.page.data.avatar, 'wxfile://tmp_avatar.png', 'the chosen file shows at once');
+  h.page.save({ detail: { value: { nickName: ' 小红 ' } } });
+  await h.settle();
+  assert.equal(h.uploads.length, 1);
+  const u = h.uploads[0];
+  assert.equal(u.url, 'http://127.0.0.1:5757/applet/session/profile');
+  assert.equal(u.filePath, 'wxfile://tmp_avatar.png');
+  assert.equal(u.name, 'avatar');
+  assert.deepEqual(u.formData, { nickName: '小红' });
+  assert.deepEqual(u.header, { Authorization: 'Bearer t1' });
+  assert.equal(h.page.data.avatar, 'http://127.0.0.1:5757/applet/session/avatars/new.png');
+  assert.equal(h.page.data.nickName, '小红');
+  // Nickname only: JSON, no upload.
+  h.page.save({ detail: { value: { nickName: '小刚' } } });
+  await h.settle();
+  assert.equal(h.uploads.length, 1);
+  const last = h.requests.at(-1);
+  assert.equal(last.url, 'http://127.0.0.1:5757/applet/session/profile');
+  assert.deepEqual(last.data, { nickName: '小刚' });
+  // Nothing to save: a toast, no request.
+  const n = h.requests.length;
+  h.page.save({ detail: { value: { nickName: '  ' } } });
+  assert.equal(h.requests.length, n);
+  assert.equal(h.toasts.at(-1).title, '请填写昵称');
+});
+
+test('profile: 绑定手机号 sends the getPhoneNumber code and shows the masked number', async () => {
+  const h = await harness('profile', { answer: profileAnswer });
+  h.page.onLoad({});
+  await h.settle();
+  h.page.onGetPhoneNumber({ detail: { errMsg: 'getPhoneNumber:fail user deny' } });
+  await h.settle();
+  assert.equal(h.requests.filter((r) => r.url.endsWith('/session/phone')).length, 0, 'a refusal sends nothing');
+  h.page.onGetPhoneNumber({ detail: { errMsg: 'getPhoneNumber:ok', code: 'pc1' } });
+  await h.settle();
+  const req = h.requests.find((r) => r.url.endsWith('/session/phone'));
+  assert.deepEqual(req.data, { code: 'pc1' });
+  assert.equal(h.page.data.phone, '138****5678');
+  assert.equal(h.storage.get('yibi.phone'), '138****5678');
+});
+
+test('profile: logout ends the session and forgets the token', async () => {
+  const h = await harness('profile', { answer: profileAnswer });
+  wx.reLaunch = (o) => h.navigations.push('reLaunch:' + o.url);
+  h.page.onLoad({});
+  await h.settle();
+  assert.equal(h.storage.get('wxsession.token'), 't1');
+  h.page.logout();
+  await h.settle();
+  const out = h.requests.at(-1);
+  assert.equal(out.url, 'http://127.0.0.1:5757/applet/session/logout');
+  assert.deepEqual(out.header, { Authorization: 'Bearer t1' });
+  assert.equal(h.storage.has('wxsession.token'), false);
+  assert.deepEqual(h.navigations, ['reLaunch:/pages/index/index']);
 });

@@ -1,6 +1,7 @@
 // 一笔到底 in the browser. The same session SDK, drawing format and
 // drawing model as the mini program (its lib/, served as is), logged in
-// through Yibi's WeChat simulator as a user you pick. Screens (by URL
+// through Yibi's WeChat simulator as a user you pick, with protocol v2
+// (wx.login alone, a bearer token kept in localStorage, a real profile). Screens (by URL
 // hash): #/users, #/gallery, #/draw/<id>. An ES module: it sets no globals.
 import wxsession from '../miniprogram/lib/wxsession.js';
 import actions from '../miniprogram/lib/actions.js';
@@ -20,6 +21,7 @@ const tid = (id) => $(`[data-testid="${id}"]`);
 
 let user = null;
 let client = null;
+let platform = null; // the simulator's wx for the current user (chooseAvatar, getPhoneNumber)
 // outbox: the current user's edits not yet acknowledged, kept in
 // localStorage (lib/outbox.js) and sent until the server has them.
 let outbox = null;
@@ -37,6 +39,7 @@ function describe(err) {
   if (err.type === 'ERR_REQUEST_FAILED') return t('errNetwork');
   if (err.type === 'ERR_SESSION') return t('errSession', err.reason);
   if (err.type === 'ERR_WX_LOGIN_FAILED' || err.type === 'ERR_WX_GET_USER_INFO') return t('errLogin');
+  if (err.type === 'ERR_API' && err.reason) return err.reason;
   return err.message || String(err);
 }
 
@@ -59,7 +62,14 @@ async function api(name, data, c = client) {
 function useUser(name) {
   user = name;
   localStorage.setItem(USER_KEY, name);
-  const own = wxsession.createClient({ platform: createSimPlatform({ user: name }) });
+  platform = createSimPlatform({ user: name });
+  const own = wxsession.createClient({
+    protocol: 'v2',
+    platform,
+    base: BASE,
+    // A first login (no nickname yet) asks for a profile, as the mini program does.
+    onLogin: (d) => { if (client === own) { showProfile(d.user); if (d.isNew) openProfileForm(); } },
+  });
   client = own;
   outbox = createOutbox({
     storage: localStorageOf(localStorage),
@@ -72,6 +82,8 @@ function useUser(name) {
   outbox.retryAll(); // a reopened app resends what it never got to save
   paints = new Map();
   tid('current-user').textContent = name;
+  tid('profile-form').hidden = true;
+  showProfile({ nickName: '', avatarUrl: '', hasPhone: false });
 }
 
 // ---- screens
@@ -167,6 +179,7 @@ async function showGallery() {
   for (const old of grid.querySelectorAll('.paint')) old.remove();
   grid.dataset.state = 'loading';
   setState('gallery-state', t('loadingPaints'));
+  loadProfile();
   try {
     await loadPaints();
   } catch (err) {
@@ -186,6 +199,107 @@ async function showGallery() {
   for (const [id, acts] of paints) grid.append(tile(id, acts));
   grid.dataset.state = 'ready';
 }
+
+// ---- profile (protocol v2: /session/me, /session/profile, /session/phone)
+
+const PHONE_KEY = 'yibi.phone.'; // + user: the masked number, shown again later
+let chosenAvatar = null;          // the temporary file chooseAvatar gave, until saved
+
+// maskPhone shows a number as 138****5678.
+const maskPhone = (n) => String(n).replace(/^(\d{3})\d+(\d{4})$/, '$1****$2');
+
+function setAvatar(img, empty, src) {
+  img.hidden = !src;
+  empty.hidden = !!src;
+  if (src) img.src = src;
+  else img.removeAttribute('src');
+}
+
+function showProfile(p) {
+  if (!p) return;
+  tid('profile-name').textContent = p.nickName || user;
+  setAvatar(tid('profile-avatar'), tid('profile-avatar-empty'), p.avatarUrl);
+  const masked = localStorage.getItem(PHONE_KEY + user);
+  tid('profile-phone').textContent = masked || (p.hasPhone ? t('phoneBound') : '');
+}
+
+async function loadProfile() {
+  const c = client;
+  try {
+    const p = await c.me();
+    if (c === client) showProfile(p);
+  } catch { /* the gallery's own load reports the network and the session */ }
+}
+
+function openProfileForm() {
+  const form = tid('profile-form');
+  if (!form.hidden) return;
+  chosenAvatar = null;
+  const img = tid('profile-avatar');
+  setAvatar(tid('avatar-preview'), tid('avatar-preview-empty'), img.hidden ? '' : img.src);
+  const name = tid('profile-name').textContent;
+  tid('nickname').value = name && name !== user ? name : '';
+  setState('profile-state', '');
+  form.hidden = false;
+}
+
+tid('edit-profile').addEventListener('click', openProfileForm);
+tid('skip-profile').addEventListener('click', () => { tid('profile-form').hidden = true; });
+
+// <button open-type="chooseAvatar">: the simulator gives the user's avatar as a temporary file.
+tid('choose-avatar').addEventListener('click', async () => {
+  try {
+    const { avatarUrl } = await platform.chooseAvatar();
+    chosenAvatar = avatarUrl;
+    setAvatar(tid('avatar-preview'), tid('avatar-preview-empty'), avatarUrl);
+  } catch (err) {
+    setState('profile-state', t('profileFailed', err.errMsg || describe(err)), true);
+  }
+});
+
+tid('profile-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const c = client;
+  setState('profile-state', t('saving'));
+  try {
+    const p = await c.profile({ nickName: tid('nickname').value, avatar: chosenAvatar || undefined });
+    if (c !== client) return;
+    showProfile(p);
+    tid('profile-form').hidden = true;
+    setState('profile-state', '');
+  } catch (err) {
+    setState('profile-state', t('profileFailed', describe(err)), true);
+  }
+});
+
+// <button open-type="getPhoneNumber">: a one-time code the server exchanges.
+tid('bind-phone').addEventListener('click', async () => {
+  const c = client;
+  const name = user;
+  try {
+    const { code } = await platform.getPhoneNumber();
+    const phone = await c.bindPhone(code);
+    const masked = maskPhone(phone.purePhoneNumber);
+    localStorage.setItem(PHONE_KEY + name, masked);
+    if (c === client) tid('profile-phone').textContent = masked;
+    setState('profile-state', '');
+  } catch (err) {
+    setState('profile-state', t('phoneFailed', err.errMsg || describe(err)), true);
+  }
+});
+
+tid('logout').addEventListener('click', async () => {
+  const c = client;
+  try {
+    await c.logout();
+  } catch { /* the token is forgotten here whatever the server said */ }
+  localStorage.removeItem(USER_KEY);
+  user = null;
+  client = null;
+  tid('profile-form').hidden = true;
+  if (location.hash === '#/users') route();
+  else location.hash = '#/users';
+});
 
 function tile(id, acts) {
   const el = document.createElement('div');

@@ -1,10 +1,15 @@
 /*
  * simplatform: a wxsession platform for browsers and Node that logs in
  * through Yibi's WeChat simulator (development mode) instead of WeChat:
- * login() is POST /wechat/sim/login {user}, getUserInfo() is
+ * login() is POST /wechat/sim/login {user}, getUserInfo() (v1 only) is
  * POST /wechat/sim/userinfo {user}, request() is fetch with wx.request's
- * option and answer shapes. The browser app's own (the mini program logs in
- * through WeChat); the Node tests import it too. An ES module.
+ * option and answer shapes. For v2 it also plays the rest of wx a profile
+ * needs: chooseAvatar() (<button open-type="chooseAvatar">) gives the
+ * simulator's avatar of the user as a temporary file, uploadFile() sends
+ * such a file as wx.uploadFile does (multipart), getPhoneNumber() is the
+ * getPhoneNumber button (POST /wechat/sim/phonenumber), and storage is
+ * localStorage (memory in Node), per user. The browser app's own (the mini
+ * program logs in through WeChat); the Node tests import it too. An ES module.
  */
 
 function formEncode(data) {
@@ -27,7 +32,9 @@ function headerValue(header, name) {
  * opts.user: the simulated WeChat user (required); opts.base: the yibi
  * origin ('' in the browser app, 'http://127.0.0.1:5757' in Node);
  * opts.simPath: where the simulator is mounted (default '/wechat');
- * opts.appid: optional; opts.fetch: defaults to globalThis.fetch.
+ * opts.appid: optional; opts.fetch: defaults to globalThis.fetch;
+ * opts.storage: a localStorage-like object for the token (default
+ * localStorage, or memory where there is none).
  */
 export function createSimPlatform(opts) {
   opts = opts || {};
@@ -90,11 +97,75 @@ export function createSimPlatform(opts) {
     });
   }
 
+  // files: the temporary files chooseAvatar made, by path, as WeChat
+  // keeps them for uploadFile. Paths are blob: URLs, so an <img> shows them.
+  var files = {};
+
+  function chooseAvatar() {
+    var url = abs(simPath + '/sim/avatar?user=' + encodeURIComponent(opts.user));
+    return Promise.resolve()
+      .then(function () { return doFetch(url); })
+      .then(function (res) {
+        if (!res.ok) throw { errMsg: 'chooseAvatar:fail HTTP ' + res.status };
+        return res.blob();
+      })
+      .then(function (blob) {
+        var path = URL.createObjectURL(blob);
+        files[path] = blob;
+        return { errMsg: 'chooseAvatar:ok', avatarUrl: path };
+      });
+  }
+
+  // uploadFile: wx.uploadFile on fetch: multipart with formData's fields
+  // and the file under o.name; resolves {statusCode, data (a string)}.
+  function uploadFile(o) {
+    var blob = files[o.filePath];
+    if (!blob) return Promise.reject({ errMsg: 'uploadFile:fail file not found: ' + o.filePath });
+    var form = new FormData();
+    for (var k in o.formData || {}) form.append(k, o.formData[k]);
+    form.append(o.name, blob, 'avatar' + (blob.type === 'image/jpeg' ? '.jpg' : '.png'));
+    var header = {};
+    for (var h in o.header || {}) if (h.toLowerCase() !== 'content-type') header[h] = o.header[h];
+    return Promise.resolve()
+      .then(function () { return doFetch(abs(o.url), { method: 'POST', headers: header, body: form }); })
+      .then(function (res) {
+        return res.text().then(function (text) {
+          return { statusCode: res.status, data: text, errMsg: 'uploadFile:ok' };
+        });
+      }, function (e) {
+        throw { errMsg: 'uploadFile:fail ' + (e && e.message ? e.message : String(e)) };
+      });
+  }
+
   return {
     user: opts.user,
     login: function () { return sim('/sim/login', 'login'); },
     getUserInfo: function () { return sim('/sim/userinfo', 'getUserInfo'); },
+    getPhoneNumber: function () { return sim('/sim/phonenumber', 'getPhoneNumber'); },
+    chooseAvatar: chooseAvatar,
+    uploadFile: uploadFile,
+    storage: userStorage(opts.storage, 'wxsim.' + opts.user + '.'),
     request: request
+  };
+}
+
+// userStorage is a wxsession storage over localStorage-like `ls` (the
+// browser's localStorage by default, memory without one), its keys under
+// prefix so each simulated user keeps their own token.
+function userStorage(ls, prefix) {
+  if (!ls && typeof localStorage !== 'undefined') ls = localStorage;
+  if (!ls) {
+    var m = {};
+    ls = {
+      getItem: function (k) { return Object.prototype.hasOwnProperty.call(m, k) ? m[k] : null; },
+      setItem: function (k, v) { m[k] = String(v); },
+      removeItem: function (k) { delete m[k]; }
+    };
+  }
+  return {
+    get: function (k) { return ls.getItem(prefix + k) || ''; },
+    set: function (k, v) { ls.setItem(prefix + k, v); },
+    remove: function (k) { ls.removeItem(prefix + k); }
   };
 }
 

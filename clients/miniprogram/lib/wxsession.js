@@ -1,7 +1,10 @@
 /*
- * wxsession: the client half of the Yibi session protocol (the 2016
- * X-WX-Code / X-WX-RawData / X-WX-Signature headers), for WeChat mini
- * programs, browsers and Node.
+ * wxsession: the client half of the Yibi session protocol, for WeChat mini
+ * programs, browsers and Node. Two modes: v1, the 2016 X-WX-Code /
+ * X-WX-RawData / X-WX-Signature headers (the default, for 2016 apps), and
+ * v2 (createClient({protocol: 'v2'})): wx.login alone, POST
+ * {base}/session/login, then `Authorization: Bearer <token>`, the token
+ * kept in storage so it survives a restart (spec/protocol-v2.md).
  *
  * An ES module, one source for every runtime: browsers and Node load it as
  * is, and WeChat DevTools compiles it to the mini program's CommonJS (the
@@ -18,12 +21,20 @@ var HEADER_SIGNATURE = 'X-WX-Signature';
 var ERR_SESSION_EXPIRED = 'ERR_SESSION_EXPIRED';
 var ERR_SESSION_KEY_EXCHANGE_FAILED = 'ERR_SESSION_KEY_EXCHANGE_FAILED';
 var ERR_UNTRUSTED_RAW_DATA = 'ERR_UNTRUSTED_RAW_DATA';
+var ERR_SESSION_KEY_STALE = 'ERR_SESSION_KEY_STALE';
+
+var HEADER_AUTHORIZATION = 'Authorization';
+// Where a v2 client keeps its token unless told otherwise.
+var DEFAULT_STORAGE_KEY = 'wxsession.token';
 
 // Error types (err.type) passed to fail / used to reject.
 var ERR_WX_LOGIN_FAILED = 'ERR_WX_LOGIN_FAILED';
 var ERR_WX_GET_USER_INFO = 'ERR_WX_GET_USER_INFO';
 var ERR_REQUEST_FAILED = 'ERR_REQUEST_FAILED';
 var ERR_SESSION = 'ERR_SESSION';
+// A v2 helper (me, profile, bindPhone, decrypt, login) got an answer that
+// is not a success envelope: {"code": -1, "error": {"reason": …}} or no JSON.
+var ERR_API = 'ERR_API';
 
 function makeError(type, message, extra) {
   var err = new Error(message);
@@ -106,15 +117,60 @@ function callSafely(fn, arg) {
   }
 }
 
+// wxLogin resolves with a wx.login code or rejects with ERR_WX_LOGIN_FAILED.
+function wxLogin(platform) {
+  return Promise.resolve()
+      .then(function () { return platform.login(); })
+      .then(function (r) {
+        if (!r || !r.code) throw makeError(ERR_WX_LOGIN_FAILED, 'login gave no code: ' + errMsgOf(r));
+        return r.code;
+      }, function (e) {
+        throw makeError(ERR_WX_LOGIN_FAILED, 'login failed: ' + errMsgOf(e), { cause: e });
+      });
+}
+
+// sendVia sends options with the session headers through call
+// (platform.request or uploadFile); no answer at all is ERR_REQUEST_FAILED.
+function sendVia(call, options, headers) {
+  return Promise.resolve()
+    .then(function () { return call(buildOptions(options, headers)); })
+    .then(function (res) { return res || {}; }, function (e) {
+      throw makeError(ERR_REQUEST_FAILED, 'request failed: ' + errMsgOf(e), { cause: e });
+    });
+}
+
+// withCallbacks turns a Promise API into wx's callback shape: success or
+// fail, then complete, each exactly once, and no return value.
+function withCallbacks(async) {
+  return function (options) {
+    options = options || {};
+    async(options).then(function (res) {
+      try { callSafely(options.success, res); } finally { callSafely(options.complete); }
+    }, function (err) {
+      try { callSafely(options.fail, err); } finally { callSafely(options.complete); }
+    });
+  };
+}
+
 /**
  * createClient makes a session client.
  * opts.platform: { login() -> Promise<{code}>, getUserInfo() ->
  *   Promise<{rawData, signature, userInfo?}>, request(opts) ->
  *   Promise<{statusCode, data, header}> (rejects on network failure) }.
  * opts.maxRetries: re-logins allowed per request (default 3).
+ * opts.protocol: 'v1' (default) or 'v2'. A v2 platform needs login and
+ *   request, and uploadFile and storage ({get, set, remove}, synchronous)
+ *   to upload and to keep the token; opts.base is the server's URL and
+ *   route base path (default '/applet'), opts.storage / opts.storageKey
+ *   (default 'wxsession.token') where the token lives, opts.onLogin(answer)
+ *   runs after every login with {token, expiresIn, isNew, user}.
  */
 function createClient(opts) {
   opts = opts || {};
+  if (opts.protocol === 'v2') return createV2Client(opts);
+  if (opts.protocol != null && opts.protocol !== 'v1') {
+    throw new TypeError('wxsession.createClient: protocol is v1 or v2, not ' + opts.protocol);
+  }
   var platform = opts.platform;
   if (!platform || typeof platform.login !== 'function' || typeof platform.getUserInfo !== 'function' ||
       typeof platform.request !== 'function') {
@@ -126,14 +182,7 @@ function createClient(opts) {
   var pending = null;  // Promise settled when the current login ends
 
   function login() {
-    return Promise.resolve()
-      .then(function () { return platform.login(); })
-      .then(function (r) {
-        if (!r || !r.code) throw makeError(ERR_WX_LOGIN_FAILED, 'login gave no code: ' + errMsgOf(r));
-        return r.code;
-      }, function (e) {
-        throw makeError(ERR_WX_LOGIN_FAILED, 'login failed: ' + errMsgOf(e), { cause: e });
-      })
+    return wxLogin(platform)
       .then(function (c) {
         return Promise.resolve()
           .then(function () { return platform.getUserInfo(); })
@@ -149,13 +198,7 @@ function createClient(opts) {
       });
   }
 
-  function send(options, headers) {
-    return Promise.resolve()
-      .then(function () { return platform.request(buildOptions(options, headers)); })
-      .then(function (res) { return res || {}; }, function (e) {
-        throw makeError(ERR_REQUEST_FAILED, 'request failed: ' + errMsgOf(e), { cause: e });
-      });
-  }
+  function send(options, headers) { return sendVia(platform.request, options, headers); }
 
   function requestAsync(options) {
     options = options || {};
@@ -228,22 +271,207 @@ function createClient(opts) {
     return attempt();
   }
 
-  function request(options) {
-    options = options || {};
-    requestAsync(options).then(function (res) {
-      try { callSafely(options.success, res); } finally { callSafely(options.complete); }
-    }, function (err) {
-      try { callSafely(options.fail, err); } finally { callSafely(options.complete); }
-    });
-  }
-
   return {
-    request: request,
+    protocol: 'v1',
+    request: withCallbacks(requestAsync),
     requestAsync: requestAsync,
     /** clear forgets the session code; the next request logs in again. */
     clear: function () { code = null; },
     /** code returns the current session code, or null. */
     code: function () { return code; }
+  };
+}
+
+function retryableV2(reason) {
+  return reason === ERR_SESSION_EXPIRED || reason === ERR_SESSION_KEY_STALE;
+}
+
+// bodyOf reads a JSON answer: wx.request parses it, wx.uploadFile does not.
+function bodyOf(res) {
+  var data = res && res.data;
+  if (typeof data === 'string') {
+    try { return JSON.parse(data); } catch (e) { return data; }
+  }
+  return data;
+}
+
+// dataOf unwraps the success envelope {"code": 0, "data": …} or throws
+// ERR_API with the server's reason.
+function dataOf(what, res) {
+  var body = bodyOf(res);
+  if (body && typeof body === 'object' && body.code === 0) return body.data;
+  var reason = body && body.error && typeof body.error.reason === 'string' ? body.error.reason : null;
+  throw makeError(ERR_API, what + ': ' + (reason || 'HTTP ' + (res && res.statusCode)), {
+    reason: reason,
+    statusCode: res && res.statusCode,
+    data: body
+  });
+}
+
+function memoryStorage() {
+  var m = {};
+  return {
+    get: function (k) { return Object.prototype.hasOwnProperty.call(m, k) ? m[k] : ''; },
+    set: function (k, v) { m[k] = v; },
+    remove: function (k) { delete m[k]; }
+  };
+}
+
+// createV2Client: see createClient. One token per client, kept in
+// storage; one login at a time, shared by every request that needs it.
+function createV2Client(opts) {
+  var platform = opts.platform;
+  if (!platform || typeof platform.login !== 'function' || typeof platform.request !== 'function') {
+    throw new TypeError('wxsession.createClient: a v2 platform needs login and request');
+  }
+  var maxRetries = typeof opts.maxRetries === 'number' && opts.maxRetries >= 0 ? opts.maxRetries : 3;
+  var base = (opts.base == null ? '/applet' : String(opts.base)).replace(/\/+$/, '');
+  var storage = opts.storage || platform.storage || memoryStorage();
+  var storageKey = opts.storageKey || DEFAULT_STORAGE_KEY;
+  var onLogin = opts.onLogin;
+
+  var token = readToken();
+  var pending = null; // the login in flight, shared
+
+  function readToken() {
+    try {
+      var v = storage.get(storageKey);
+      return typeof v === 'string' && v ? v : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // writeToken keeps the token in memory whatever happens, and in storage
+  // when storage takes it (a full storage costs a login after a restart,
+  // nothing more).
+  function writeToken(t) {
+    token = t;
+    try {
+      if (t) storage.set(storageKey, t);
+      else storage.remove(storageKey);
+    } catch (e) { /* kept in memory */ }
+  }
+
+  function url(name) { return base + '/session/' + name; }
+
+  function bearer(t) {
+    var h = {};
+    h[HEADER_AUTHORIZATION] = 'Bearer ' + t;
+    return h;
+  }
+
+  function request(o) { return platform.request(o); }
+
+  function uploadFile(o) {
+    if (typeof platform.uploadFile !== 'function') throw new TypeError('wxsession: the platform has no uploadFile');
+    return platform.uploadFile(o);
+  }
+
+  // login: wx.login, then POST {base}/session/login {code}. Concurrent
+  // callers share one; the token is stored before anyone resumes.
+  function login() {
+    if (pending) return pending;
+    var p = wxLogin(platform)
+      .then(function (code) {
+        return sendVia(request, { url: url('login'), method: 'POST', header: { 'content-type': 'application/json' }, data: { code: code } }, {});
+      })
+      .then(function (res) {
+        var env = envelopeOf(res);
+        if (env) throw sessionError(env, res, 0);
+        var d = dataOf('login', res);
+        if (!d || typeof d.token !== 'string' || !d.token) {
+          throw makeError(ERR_API, 'login: no token in the answer', { statusCode: res.statusCode, data: bodyOf(res) });
+        }
+        writeToken(d.token);
+        callSafely(onLogin, d);
+        return d;
+      });
+    pending = p;
+    var done = function () { if (pending === p) pending = null; };
+    p.then(done, done);
+    return p;
+  }
+
+  // authorized sends options through call (request or uploadFile) with the
+  // token, logging in first when there is none, and again (then resending)
+  // when the server answers ERR_SESSION_EXPIRED or ERR_SESSION_KEY_STALE:
+  // at most maxRetries times.
+  function authorized(call, options) {
+    options = options || {};
+    var retries = 0;
+
+    function attempt() {
+      var ready = token ? Promise.resolve(token) : login().then(function (d) { return d.token; });
+      return ready.then(function (used) {
+        return sendVia(call, options, bearer(used)).then(function (res) {
+          var env = envelopeOf(res);
+          if (!env) return res;
+          var err = sessionError(env, res, retries);
+          if (!retryableV2(env.reason)) throw err;
+          // Forget the token only if no newer login replaced it meanwhile.
+          if (token === used) writeToken(null);
+          if (retries >= maxRetries) throw err;
+          retries++;
+          return attempt();
+        });
+      }, function (err) {
+        // WeChat refused the code (used, expired, risky): a fresh wx.login may pass.
+        if (err.type === ERR_SESSION && err.reason === ERR_SESSION_KEY_EXCHANGE_FAILED && retries < maxRetries) {
+          retries++;
+          return attempt();
+        }
+        err.retries = retries;
+        throw err;
+      });
+    }
+    return attempt();
+  }
+
+  function requestAsync(options) { return authorized(request, options); }
+  function uploadFileAsync(options) { return authorized(uploadFile, options); }
+
+  function postJSON(name, data) {
+    return requestAsync({ url: url(name), method: 'POST', header: { 'content-type': 'application/json' }, data: data })
+      .then(function (res) { return dataOf(name, res); });
+  }
+
+  return {
+    protocol: 'v2',
+    request: withCallbacks(requestAsync),
+    requestAsync: requestAsync,
+    uploadFile: withCallbacks(uploadFileAsync),
+    uploadFileAsync: uploadFileAsync,
+    login: login,
+    /** logout ends the session on the server ({all: true}: every session of the user) and forgets the token. */
+    logout: function (o) {
+      var t = token;
+      writeToken(null);
+      if (!t) return Promise.resolve();
+      var all = o && o.all;
+      return sendVia(request, { url: url('logout') + (all ? '?all=1' : ''), method: 'POST' }, bearer(t))
+        .then(function (res) {
+          var env = envelopeOf(res);
+          // An expired token is logged out already.
+          if (env && env.reason !== ERR_SESSION_EXPIRED) throw sessionError(env, res, 0);
+          if (!env) dataOf('logout', res);
+        });
+    },
+    me: function () {
+      return requestAsync({ url: url('me') }).then(function (res) { return dataOf('me', res); });
+    },
+    profile: function (p) {
+      p = p || {};
+      if (!p.avatar) return postJSON('profile', { nickName: p.nickName });
+      var formData = {};
+      if (p.nickName != null) formData.nickName = p.nickName;
+      return uploadFileAsync({ url: url('profile'), filePath: p.avatar, name: 'avatar', formData: formData })
+        .then(function (res) { return dataOf('profile', res); });
+    },
+    bindPhone: function (code) { return postJSON('phone', { code: code }); },
+    decrypt: function (d) { return postJSON('decrypt', { encryptedData: d && d.encryptedData, iv: d && d.iv }); },
+    clear: function () { writeToken(null); },
+    token: function () { return token; }
   };
 }
 
@@ -261,18 +489,31 @@ function wxPlatform(wx) {
   return {
     login: function () { return call('login', {}); },
     getUserInfo: function () { return call('getUserInfo', {}); },
-    request: function (opts) { return call('request', opts); }
+    request: function (opts) { return call('request', opts); },
+    uploadFile: function (opts) { return call('uploadFile', opts); },
+    // wx storage: it survives an app restart, so a v2 token does too.
+    storage: {
+      get: function (k) { return wx.getStorageSync(k); },
+      set: function (k, v) { wx.setStorageSync(k, v); },
+      remove: function (k) { wx.removeStorageSync(k); }
+    }
   };
 }
 
 var defaultClient = null;
+var defaultOptions = {};
 function getDefault() {
   if (!defaultClient) {
-    // The mini program hands `wx` to each module's scope, not always as
-    // a property of the global object: look the identifier up first.
-    var api = typeof wx !== 'undefined' ? wx : globalThis.wx;
-    if (!api) throw new Error('wxsession: no global wx; use createClient with a platform');
-    defaultClient = createClient({ platform: wxPlatform(api) });
+    var o = {};
+    for (var k in defaultOptions) o[k] = defaultOptions[k];
+    if (!o.platform) {
+      // The mini program hands `wx` to each module's scope, not always as
+      // a property of the global object: look the identifier up first.
+      var api = typeof wx !== 'undefined' ? wx : globalThis.wx;
+      if (!api) throw new Error('wxsession: no global wx; use createClient with a platform');
+      o.platform = wxPlatform(api);
+    }
+    defaultClient = createClient(o);
   }
   return defaultClient;
 }
@@ -283,19 +524,28 @@ export function request(options) { return getDefault().request(options); }
 export function requestAsync(options) { return getDefault().requestAsync(options); }
 /** clear forgets the default client's session. */
 export function clear() { if (defaultClient) defaultClient.clear(); }
-/** resetDefault drops the default client (tests, or a changed wx). */
+/** resetDefault drops the default client (tests, or a changed wx); its options stay. */
 export function resetDefault() { defaultClient = null; }
+/**
+ * configure sets the default client's options (createClient's; platform
+ * defaults to wxPlatform(wx)) and drops the current one: an app calls
+ * configure({protocol: 'v2', base}) once, before its first request.
+ * configure() goes back to v1.
+ */
+export function configure(options) { defaultOptions = options || {}; defaultClient = null; }
+/** getClient returns the default client (v2 helpers: me, profile, logout …). */
+export function getClient() { return getDefault(); }
 
 export {
-  MAGIC, HEADER_CODE, HEADER_RAW_DATA, HEADER_SIGNATURE,
-  ERR_SESSION_EXPIRED, ERR_SESSION_KEY_EXCHANGE_FAILED, ERR_UNTRUSTED_RAW_DATA,
-  ERR_WX_LOGIN_FAILED, ERR_WX_GET_USER_INFO, ERR_REQUEST_FAILED, ERR_SESSION,
+  MAGIC, HEADER_CODE, HEADER_RAW_DATA, HEADER_SIGNATURE, HEADER_AUTHORIZATION, DEFAULT_STORAGE_KEY,
+  ERR_SESSION_EXPIRED, ERR_SESSION_KEY_EXCHANGE_FAILED, ERR_UNTRUSTED_RAW_DATA, ERR_SESSION_KEY_STALE,
+  ERR_WX_LOGIN_FAILED, ERR_WX_GET_USER_INFO, ERR_REQUEST_FAILED, ERR_SESSION, ERR_API,
   createClient, wxPlatform,
 };
 
 export default {
-  MAGIC, HEADER_CODE, HEADER_RAW_DATA, HEADER_SIGNATURE,
-  ERR_SESSION_EXPIRED, ERR_SESSION_KEY_EXCHANGE_FAILED, ERR_UNTRUSTED_RAW_DATA,
-  ERR_WX_LOGIN_FAILED, ERR_WX_GET_USER_INFO, ERR_REQUEST_FAILED, ERR_SESSION,
-  createClient, wxPlatform, request, requestAsync, clear, resetDefault,
+  MAGIC, HEADER_CODE, HEADER_RAW_DATA, HEADER_SIGNATURE, HEADER_AUTHORIZATION, DEFAULT_STORAGE_KEY,
+  ERR_SESSION_EXPIRED, ERR_SESSION_KEY_EXCHANGE_FAILED, ERR_UNTRUSTED_RAW_DATA, ERR_SESSION_KEY_STALE,
+  ERR_WX_LOGIN_FAILED, ERR_WX_GET_USER_INFO, ERR_REQUEST_FAILED, ERR_SESSION, ERR_API,
+  createClient, wxPlatform, request, requestAsync, clear, resetDefault, configure, getClient,
 };

@@ -36,3 +36,47 @@ request({ url: '/x' });
 resetDefault();
 wxsession.createClient({ platform: { login: async () => ({ code: 'c' }), getUserInfo: async () => ({ rawData: '{}', signature: 's' }), request: async () => ({ statusCode: 200, data: {}, header: {} }) } });
 export { save, code, magic, header };
+
+// v2: wx.login alone, a bearer token kept in wx storage.
+import {
+  configure, getClient, ERR_SESSION_KEY_STALE, ERR_API, DEFAULT_STORAGE_KEY,
+  type V2Client, type LoginResult, type Profile, type PhoneNumber, type UploadResponse, type WxPlatform,
+} from '../../miniprogram/lib/wxsession.js';
+
+const wxp: WxPlatform = wxPlatform(wx);
+const v2: V2Client = createClient({
+  protocol: 'v2',
+  platform: wxp,
+  base: 'https://example.com/applet',
+  storageKey: DEFAULT_STORAGE_KEY,
+  maxRetries: 3,
+  onLogin(r: LoginResult) { if (r.isNew) wx.navigateTo({ url: '/pages/profile/profile' }); },
+});
+
+async function v2Flow(): Promise<string> {
+  const l: LoginResult = await v2.login();
+  const me: Profile = await v2.me();
+  const p: Profile = await v2.profile({ nickName: '小明', avatar: 'wxfile://tmp/a.png' });
+  const phone: PhoneNumber = await v2.bindPhone('code');
+  const steps = await v2.decrypt<{ stepInfoList: { step: number }[] }>({ encryptedData: 'e', iv: 'i' });
+  const up: UploadResponse = await v2.uploadFileAsync({ url: '/applet/session/profile', filePath: 'f', name: 'avatar', formData: { nickName: 'n' } });
+  await v2.logout({ all: true });
+  const t: string | null = v2.token();
+  return [l.token, l.expiresIn, me.hasPhone, p.avatarUrl, phone.purePhoneNumber, steps.stepInfoList.length, up.data, t].join();
+}
+
+v2.request<Envelope>({
+  url: '/applet/session/paints/list',
+  success(res) { console.log(res.data.code); },
+  fail(err) { if (err.reason === ERR_SESSION_KEY_STALE || err.type === ERR_API) v2.clear(); },
+});
+v2.uploadFile({ url: '/u', filePath: 'f', name: 'avatar', success(res: UploadResponse) { console.log(res.data.length); } });
+
+configure({ protocol: 'v2', base: 'https://example.com/applet' });
+const def = getClient();
+if (def.protocol === 'v2') def.me().then((m) => console.log(m.nickName));
+else console.log(def.code());
+configure();
+// The minimal v2 platform: no getUserInfo, no storage.
+createClient({ protocol: 'v2', platform: { login: async () => ({ code: 'c' }), request: async () => ({ statusCode: 200, data: {}, header: {} }) } });
+export { v2Flow };

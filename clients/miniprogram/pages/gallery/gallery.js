@@ -11,6 +11,8 @@ function pixelRatio() {
 
 Page({
   data: {
+    // The v2 profile: {nickName, avatar (loadable by <image>)}; null until /session/me answers.
+    profile: null,
     paints: [], // [{id}]
     loading: true,
     error: '',
@@ -18,6 +20,24 @@ Page({
 
   onShow() {
     this.load();
+    this.loadProfile();
+  },
+
+  // loadProfile shows the user's avatar and nickname; after a first login
+  // (isNew, from the login answer) it opens the profile page once.
+  loadProfile() {
+    const app = getApp();
+    wxsession.getClient().me().then((me) => {
+      this.setData({ profile: { nickName: me.nickName, avatar: app.avatarSrc(me.avatarUrl) } });
+      if (app.globalData.isNew) {
+        app.globalData.isNew = false;
+        wx.navigateTo({ url: '/pages/profile/profile?new=1' });
+      }
+    }, () => {}); // the list's own load reports the network and the session
+  },
+
+  openProfile() {
+    wx.navigateTo({ url: '/pages/profile/profile' });
   },
 
   load() {
