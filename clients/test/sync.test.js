@@ -11,16 +11,7 @@ import { appendSender } from '../miniprogram/lib/sync.js';
 import { Drawing } from '../miniprogram/lib/drawing.js';
 import { parse, MAX_BYTES } from '../miniprogram/lib/actions.js';
 import { startYibi } from './yibi.js';
-
-function memStorage() {
-  const m = new Map();
-  return {
-    get: (k) => (m.has(k) ? JSON.parse(m.get(k)) : null),
-    set: (k, v) => m.set(k, JSON.stringify(v)),
-    remove: (k) => m.delete(k),
-    keys: () => [...m.keys()],
-  };
-}
+import { memStorage } from './memstorage.js';
 
 test('append transport against a real yibi', async (t) => {
   const srv = await startYibi(t);

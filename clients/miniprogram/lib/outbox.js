@@ -33,6 +33,7 @@ export const BACKOFF = { first: 1000, max: 30000 };
  * createOutbox makes an outbox.
  * opts.storage: {get(key), set(key, value), remove(key), keys()} holding JSON-able values;
  * opts.prefix: the storage key prefix (one per user: entries are sent with that user's session);
+ * opts.instance: this outbox's name in its keys (default random: one per tab or app launch);
  * opts.send({id, actions, acked, rev}): resolves with {rev?, actions?} when the
  *   server has everything in actions (actions: the drawing rebuilt after a
  *   conflict, which the server now has whole), rejects otherwise; an error
@@ -63,16 +64,41 @@ export function createOutbox(opts) {
   // private mode) still leaves the edit queued for this session.
   const mem = {};
 
-  function key(id) { return prefix + id; }
+  // Each outbox writes its entries under its own keys (prefix + id + '~' +
+  // instance): two tabs of one browser share localStorage, and one tab's
+  // entry (its own base and drawing) must never become the other's.
+  const me = opts.instance || Math.random().toString(36).slice(2, 10);
+  function key(id) { return prefix + id + '~' + me; }
 
+  // stored lists the entries in storage: [{key, e}].
+  function stored() {
+    const out = [];
+    try {
+      for (const k of storage.keys()) {
+        if (!k.startsWith(prefix)) continue;
+        const e = storage.get(k);
+        if (e && typeof e === 'object' && typeof e.id === 'string' && Array.isArray(e.actions)) out.push({ key: k, e });
+      }
+    } catch (err) { /* memory only */ }
+    return out;
+  }
+
+  // read is this outbox's entry for a paint. A paint it knows nothing of
+  // may have one left by a closed tab or app (or a reload of this one): it
+  // is adopted, moved to this outbox's key, and sent from its own base.
+  // A paint this outbox has saved is its own: another open tab's entry
+  // stays that tab's.
   function read(id) {
     if (mem[id]) return mem[id];
-    try {
-      const e = storage.get(key(id));
-      return e && typeof e === 'object' && Array.isArray(e.actions) ? (mem[id] = e) : null;
-    } catch (err) {
-      return null;
-    }
+    if (live[id] && live[id].acked !== undefined) return null;
+    const left = stored().filter((x) => x.e.id === id);
+    if (!left.length) return null;
+    // The latest; any other (two tabs closed with unsaved edits) is adopted
+    // by a later start, never removed unsent.
+    const { key: k, e } = left[left.length - 1];
+    write(id, e);
+    if (k !== key(id)) try { storage.remove(k); } catch (err) { /* sent twice at worst */ }
+    return e;
   }
 
   function write(id, e) {
@@ -187,9 +213,7 @@ export function createOutbox(opts) {
     /** ids lists the paints with pending edits. */
     ids() {
       const ids = new Set(Object.keys(mem));
-      try {
-        for (const k of storage.keys()) if (k.startsWith(prefix)) ids.add(k.slice(prefix.length));
-      } catch (err) { /* memory only */ }
+      for (const x of stored()) ids.add(x.e.id);
       return [...ids].filter((id) => read(id));
     },
     /** state is a paint's last reported state. */
@@ -204,6 +228,7 @@ export function createOutbox(opts) {
       l.acked = undefined;
       l.rev = undefined;
       remove(id);
+      for (const x of stored()) if (x.e.id === id) try { storage.remove(x.key); } catch (err) { /* left */ }
     },
   };
 }
