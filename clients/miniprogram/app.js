@@ -3,8 +3,8 @@
 // a bearer token kept in wx storage, re-login and resend when it expires.
 import config from './config.js';
 import wxsession from './lib/wxsession.js';
-import { serialize } from './lib/actions.js';
 import { createOutbox, wxStorageOf } from './lib/outbox.js';
+import { appendSender } from './lib/sync.js';
 
 // Every wxsession.request of the pages goes through this v2 client.
 wxsession.configure({
@@ -27,8 +27,12 @@ App({
     // paints loaded by the gallery, by id, so the draw page can continue
     // a drawing without fetching it again.
     paints: {},
+    // revs: by paint id, the revision the gallery listed (the next append's base).
+    revs: {},
     // saveListeners: by paint id, the open draw page's save-state callback.
     saveListeners: {},
+    // rebaseListeners: by paint id, the open draw page's merged-drawing callback.
+    rebaseListeners: {},
   },
 
   onLaunch() {
@@ -46,16 +50,19 @@ App({
       this.pending = createOutbox({
         storage: wxStorageOf(wx),
         prefix: 'yibi.outbox.',
-        // v1: save the whole drawing. With `append`, send actions.slice(acked) and rev.
-        send: ({ id, actions }) => wxsession.requestAsync({
-          url: this.api('save'), method: 'POST', data: { id, actions: serialize(actions) },
-        }).then((res) => {
-          if (!res.data || res.data.code !== 0) throw new Error('save: HTTP ' + res.statusCode);
-          return {};
-        }),
+        // Appends what is new at the paint's revision (lib/sync.js).
+        send: appendSender((name, body, id) => wxsession.requestAsync(body
+          ? { url: this.api(name), method: 'POST', data: body }
+          : { url: this.api(name), data: { id } })),
         onChange: (id, state) => {
           const l = this.globalData.saveListeners[id];
           if (l) l(state);
+        },
+        // Another device wrote first: the open page draws on the merged drawing.
+        onRebase: (id, actions) => {
+          this.globalData.paints[id] = actions;
+          const l = this.globalData.rebaseListeners[id];
+          if (l) l(actions);
         },
       });
     }

@@ -181,11 +181,17 @@ test('browser app in Chromium against a real yibi', { timeout: 180000 }, async (
     });
   }
 
-  // savedPaint reads a paint as the server has it.
-  const savedPaint = async (user, id) => {
+  // getPaint reads a paint as the server has it ({actions (a string), rev, …}), or null.
+  const getPaint = async (user, id) => {
     const c = wxsession.createClient({ platform: createSimPlatform({ base: srv.url, user }) });
-    const res = await c.requestAsync({ url: '/applet/session/paints/list' });
-    const p = res.data.data.find((x) => x.id === id);
+    const res = await c.requestAsync({ url: '/applet/session/paints/get', data: { id } });
+    if (res.statusCode === 404) return null;
+    assert.equal(res.data.code, 0, JSON.stringify(res.data));
+    return res.data.data;
+  };
+  // savedPaint reads a paint's actions as the server has them, or null.
+  const savedPaint = async (user, id) => {
+    const p = await getPaint(user, id);
     return p ? JSON.parse(p.actions) : null;
   };
   const paintId = (page) => page.evaluate(() => location.hash.split('/').pop());
@@ -333,7 +339,7 @@ test('browser app in Chromium against a real yibi', { timeout: 180000 }, async (
     page.on('dialog', (d) => d.accept()); // the beforeunload question on reload
     try {
       // The network drops: every save fails.
-      await page.route('**/session/paints/save', (route) => route.abort('internetdisconnected'));
+      await page.route('**/session/paints/append', (route) => route.abort('internetdisconnected'));
       await page.getByTestId('color-FF0000').click();
       await line(page, [0.2, 0.2], [0.8, 0.3]);
       await line(page, [0.2, 0.5], [0.8, 0.6]);
@@ -357,7 +363,7 @@ test('browser app in Chromium against a real yibi', { timeout: 180000 }, async (
       assert.ok(Math.abs(after - drawn.red) < drawn.red * 0.1, `strokes kept across the reload: ${after} red px, drawn ${drawn.red}`);
 
       // The network returns: the 'online' event sends at once.
-      await page.unroute('**/session/paints/save');
+      await page.unroute('**/session/paints/append');
       await context.setOffline(true);
       await context.setOffline(false);
       await waitState(page, 'saved', 10000);
@@ -374,7 +380,7 @@ test('browser app in Chromium against a real yibi', { timeout: 180000 }, async (
     const { context, page, id } = await newPaintAs(user, { width: 1000, height: 800 });
     try {
       let failures = 0;
-      await page.route('**/session/paints/save', (route) => {
+      await page.route('**/session/paints/append', (route) => {
         if (failures < 3) {
           failures++;
           return route.fulfill({ status: 503, contentType: 'application/json', body: '{"code":-1,"msg":"fail","error":{"reason":"unavailable"}}' });
@@ -388,6 +394,97 @@ test('browser app in Chromium against a real yibi', { timeout: 180000 }, async (
       assert.equal(failures, 3);
       const saved = await savedPaint(user, id);
       assert.equal(saved.filter((x) => x.method === 'stroke').length, 2, 'both strokes saved');
+    } finally {
+      await context.close();
+    }
+  });
+
+  // colorsOn counts a canvas's clearly red and clearly blue pixels.
+  const colorsOn = (page) => page.getByTestId('draw-canvas').evaluate((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let red = 0;
+    let blue = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i + 3] > 128 && d[i] > 200 && d[i + 1] < 80 && d[i + 2] < 80) red++;
+      if (d[i + 3] > 128 && d[i] < 80 && d[i + 1] < 80 && d[i + 2] > 200) blue++;
+    }
+    return { red, blue };
+  });
+
+  await t.test('two tabs drawing on one paint: both tabs\' strokes end up in it', async () => {
+    const user = 'tabs-' + run;
+    const { context, page: a, id } = await newPaintAs(user, { width: 900, height: 800 });
+    try {
+      await a.getByTestId('color-FF0000').click();
+      await line(a, [0.1, 0.1], [0.9, 0.1]);
+      await waitState(a, 'saved');
+      // The second tab of the same browser opens the same drawing.
+      const b = await context.newPage();
+      await b.goto(srv.url + '/#/draw/' + id);
+      await b.waitForSelector('[data-testid="draw-canvas"]:not(.loading)');
+      await b.getByTestId('color-0000FF').click();
+      // Both draw, neither waiting for the other: their appends race on one revision.
+      for (let i = 0; i < 4; i++) {
+        await Promise.all([
+          line(a, [0.1, 0.2 + i * 0.1], [0.9, 0.2 + i * 0.1]),
+          line(b, [0.1, 0.25 + i * 0.1], [0.9, 0.25 + i * 0.1]),
+        ]);
+      }
+      await Promise.all([waitState(a, 'saved'), waitState(b, 'saved')]);
+      // The slower tab saved last; the other learns of the later strokes on its next edit.
+      await line(a, [0.1, 0.8], [0.9, 0.8]);
+      await waitState(a, 'saved');
+      const saved = await savedPaint(user, id);
+      const colors = saved.filter((x) => x.method === 'setStrokeStyle').map((x) => x.data[0]);
+      assert.equal(colors.filter((c) => c === '#FF0000').length, 6, `tab a's strokes: ${colors}`);
+      assert.equal(colors.filter((c) => c === '#0000FF').length, 4, `tab b's strokes: ${colors}`);
+      assert.equal(saved.filter((x) => x.method === 'space').length, 1, 'one drawing, not two glued together');
+      // Tab a drew on the merged drawing: it shows tab b's strokes too.
+      const shown = await colorsOn(a);
+      assert.ok(shown.red > 100 && shown.blue > 100, `tab a shows ${JSON.stringify(shown)}`);
+      assert.equal(await a.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('yibi.outbox.')).length), 0, 'nothing left pending');
+    } finally {
+      await context.close();
+    }
+  });
+
+  await t.test('200 strokes: each append carries only the new strokes, upload grows linearly', async () => {
+    const user = 'many-' + run;
+    const { context, page, id } = await newPaintAs(user, { width: 900, height: 900 });
+    try {
+      const bodies = [];
+      page.on('request', (r) => {
+        if (r.url().includes('/session/paints/save')) bodies.push({ save: true, n: 0 });
+        if (r.url().includes('/session/paints/append')) bodies.push({ n: Buffer.byteLength(r.postData() || '') });
+      });
+      for (let i = 0; i < 200; i++) {
+        const y = 0.05 + (i % 90) * 0.01;
+        const box = await page.getByTestId('draw-canvas').boundingBox();
+        await page.mouse.move(box.x + box.width * 0.1, box.y + box.height * y);
+        await page.mouse.down();
+        await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * (y + 0.005), { steps: 3 });
+        await page.mouse.up();
+      }
+      await waitState(page, 'saved', 30000);
+      const p = await getPaint(user, id);
+      const list = JSON.parse(p.actions);
+      assert.equal(list.filter((x) => x.method === 'stroke').length, 200);
+      assert.equal(bodies.filter((b) => b.save).length, 0, 'no whole-drawing saves');
+      const total = bodies.reduce((a, b) => a + b.n, 0);
+      const drawing = Buffer.byteLength(p.actions);
+      // v1 sent the whole drawing after every stroke: the sum of its prefixes.
+      let v1 = 0;
+      let prefix = 0;
+      for (const a of list) { prefix += Buffer.byteLength(JSON.stringify(a)) + 1; if (a.method === 'restore') v1 += prefix; }
+      const largest = Math.max(...bodies.map((b) => b.n));
+      t.diagnostic(`200 strokes: ${bodies.length} appends, ${total} bytes uploaded (drawing ${drawing} bytes, v1 whole saves ${v1} bytes, ${(v1 / total).toFixed(0)}× more), largest body ${largest} bytes`);
+      assert.ok(total < drawing * 1.5, `uploaded ${total} bytes for a ${drawing}-byte drawing`);
+      assert.ok(largest < drawing / 10, `an append of ${largest} bytes: not only the new strokes`);
+      assert.ok(v1 > total * 50, `v1 ${v1} vs append ${total}`);
+      // Late appends are no bigger than early ones: per stroke, not per drawing.
+      const perStroke = (part) => part.reduce((a, b) => a + b.n, 0) / part.length;
+      const q = Math.floor(bodies.length / 4);
+      assert.ok(perStroke(bodies.slice(-q)) < perStroke(bodies.slice(0, q)) * 2, 'late appends grow with the drawing');
     } finally {
       await context.close();
     }

@@ -25,7 +25,9 @@ let loads = 0;
 // modules stay loaded, so the default session client is reset.
 async function harness(pageName, { answer, storage } = {}) {
   const h = { requests: [], sessionLogins: [], uploads: [], isNew: false, navigations: [], modals: [], toasts: [], canvases: {}, logins: 0, storage: storage || new Map() };
-  h.answer = answer || (() => ({ statusCode: 200, data: { code: 0, msg: 'success', data: {} } }));
+  // The default answer acknowledges every append with the next revision.
+  let rev = 0;
+  h.answer = answer || ((o) => ({ statusCode: 200, data: { code: 0, msg: 'success', data: o.url.endsWith('/append') ? { rev: ++rev } : {} } }));
   global.wx = {
     login: (o) => { h.logins++; o.success({ errMsg: 'login:ok', code: 'c' + h.logins }); },
     getUserInfo: (o) => o.success({ rawData: '{"nickName":"n"}', signature: 's' }),
@@ -90,7 +92,9 @@ const touch = (x, y) => ({ touches: [{ x, y }], changedTouches: [{ x, y }] });
 // is 1.25 logical units per pixel.
 const K = 375 / 300;
 const fakeSize = (h) => { h.canvases.c = Object.assign(fakeCanvas(), { width: 300, height: 400 }); };
-const methods = (req) => JSON.parse(req.data.actions).map((a) => a.method);
+const methods = (req) => req.data.actions.map((a) => a.method);
+// appended is every action the page's appends carried, in order.
+const appended = (h) => h.requests.filter((r) => r.url.endsWith('/append')).flatMap((r) => r.data.actions);
 
 async function drawPage(opts) {
   const h = await harness('draw', opts);
@@ -118,12 +122,13 @@ test('draw: a stroke is drawn, recorded in the drawing space in the 2016 shape a
   assert.equal(page.data.saveState, 'saved');
   assert.equal(h.requests.length, 1);
   const req = h.requests[0];
-  assert.equal(req.url, 'http://127.0.0.1:5757/applet/session/paints/save');
+  assert.equal(req.url, 'http://127.0.0.1:5757/applet/session/paints/append');
+  assert.equal(req.data.rev, 0, 'a new paint is appended at revision 0');
   assert.equal(req.method, 'POST');
   assert.deepEqual(req.header, { Authorization: 'Bearer t1' }, 'protocol v2: a bearer token, no X-WX-* header');
   assert.deepEqual(h.sessionLogins.map((l) => [l.url, l.data]), [['http://127.0.0.1:5757/applet/session/login', { code: 'c1' }]]);
   assert.match(req.data.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-  const saved = JSON.parse(req.data.actions);
+  const saved = req.data.actions;
   assert.deepEqual(saved.map((a) => a.method), ['space', 'save', 'moveTo', 'lineTo', 'lineTo', 'setStrokeStyle', 'setLineWidth', 'stroke', 'restore']);
   assert.deepEqual(saved[0].data, [375, 500]);
   assert.deepEqual(saved[2].data, [10 * K, 10 * K]);
@@ -135,7 +140,7 @@ test('draw: a stroke is drawn, recorded in the drawing space in the 2016 shape a
   assert.ok(calls.some((c) => c[0] === 'stroke'), 'drawn on the canvas');
 });
 
-test('draw: every edit saves the whole drawing with the same id', async () => {
+test('draw: every edit appends only its new actions, at the revision the last one answered', async () => {
   const h = await drawPage();
   h.page.onLoad({});
   h.page.onReady();
@@ -145,7 +150,8 @@ test('draw: every edit saves the whole drawing with the same id', async () => {
   }
   assert.equal(h.requests.length, 2);
   assert.equal(h.requests[0].data.id, h.requests[1].data.id);
-  assert.equal(JSON.parse(h.requests[1].data.actions).length, 1 + 8 + 8);
+  assert.equal(h.requests[1].data.actions.length, 8, 'the second stroke only');
+  assert.equal(h.requests[1].data.rev, 1);
   assert.deepEqual(h.requests[1].header, { Authorization: 'Bearer t1' }, 'the later save reuses the token');
   assert.equal(h.sessionLogins.length, 1);
 });
@@ -162,7 +168,7 @@ test('draw: widths, eraser, undo and clear', async () => {
   page.pickEraser();
   stroke(page, 12, 12);
   await h.settle();
-  let saved = JSON.parse(h.requests.at(-1).data.actions);
+  const saved = appended(h);
   const styles = saved.filter((a) => a.method === 'setStrokeStyle' || a.method === 'setLineWidth').map((a) => a.data[0]);
   assert.deepEqual(styles, ['#666666', 12, '#FFFFFF', 20]);
   assert.equal(page.data.canUndo, true);
@@ -181,7 +187,7 @@ test('draw: widths, eraser, undo and clear', async () => {
   page.undo();
   page.undo();
   await h.settle();
-  assert.deepEqual(methods(h.requests.at(-1)).slice(-3), ['clear', 'undo', 'undo'], 'undo stops when nothing stands');
+  assert.deepEqual(appended(h).map((a) => a.method).slice(-3), ['clear', 'undo', 'undo'], 'undo stops when nothing stands');
   assert.equal(page.data.canUndo, false);
   const n = h.requests.length;
   page.undo();
@@ -228,6 +234,7 @@ test('draw: a network failure shows not saved yet', async () => {
 test('draw: opening a known paint continues it', async () => {
   const h = await drawPage();
   h.app.globalData.paints.p1 = [{ method: 'save', data: [] }, { method: 'moveTo', data: [1, 1] }];
+  h.app.globalData.revs.p1 = 7;
   h.page.onLoad({ id: 'p1' });
   h.page.onReady();
   assert.ok(h.canvases.c.calls.some((c) => c[0] === 'moveTo' && c[1] === 1), 'replayed the old drawing');
@@ -235,7 +242,8 @@ test('draw: opening a known paint continues it', async () => {
   h.page.touchend({});
   await h.settle();
   assert.equal(h.requests[0].data.id, 'p1');
-  assert.equal(JSON.parse(h.requests[0].data.actions).length, 2 + 7);
+  assert.equal(h.requests[0].data.actions.length, 7, 'only the new stroke');
+  assert.equal(h.requests[0].data.rev, 7, 'at the listed revision');
 });
 
 test('draw: colours, widths and the eraser are picked on touchstart', async () => {
@@ -246,7 +254,7 @@ test('draw: colours, widths and the eraser are picked on touchstart', async () =
   }
 });
 
-const listAnswer = (o) => (o.url.endsWith('/list')
+const listAnswer = (o) => (o.url.includes('/list')
   ? { statusCode: 200, data: { code: 0, msg: 'success', data: [
     { id: 'a', actions: JSON.stringify([{ method: 'moveTo', data: [30, 30] }, { method: 'lineTo', data: [90, 90] }, { method: 'stroke', data: [] }]) },
     { id: 'b', actions: 'not json' },
@@ -259,7 +267,7 @@ test('gallery: lists paints and draws thumbnails scaled to the tile', async () =
   h.page.onShow();
   assert.equal(h.page.data.loading, true);
   await h.settle();
-  assert.equal(h.requests[0].url, 'http://127.0.0.1:5757/applet/session/paints/list');
+  assert.equal(h.requests[0].url, 'http://127.0.0.1:5757/applet/session/paints/list?timestamps=1');
   assert.deepEqual(h.page.data.paints, [{ id: 'a' }, { id: 'b' }]);
   assert.equal(h.page.data.loading, false);
   const calls = h.canvases['t-a'].calls;
@@ -327,10 +335,10 @@ test('draw: strokes whose save failed stay in wx storage, guard leaving, and are
   g.app.onLaunch();
   g.page.onShow();
   await g.settle();
-  const save = g.requests.find((r) => r.url.endsWith('/save'));
+  const save = g.requests.find((r) => r.url.endsWith('/append'));
   assert.ok(save, 'resent on launch');
   assert.equal(save.data.id, kept.id);
-  assert.equal(JSON.parse(save.data.actions).length, kept.actions.length);
+  assert.equal(save.data.actions.length, kept.actions.length);
   assert.ok(g.page.data.paints.some((p) => p.id === kept.id), 'the unsaved drawing is in the gallery');
   await g.settle();
   assert.deepEqual([...storage.keys()].filter((k) => k.startsWith('yibi.outbox.')), [], 'nothing pending once saved');

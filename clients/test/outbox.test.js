@@ -3,17 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createOutbox, localStorageOf, SAVED, UNSAVED, SAVING, BACKOFF } from '../miniprogram/lib/outbox.js';
-
-function memStorage() {
-  const m = new Map();
-  return {
-    m,
-    get: (k) => (m.has(k) ? JSON.parse(m.get(k)) : null),
-    set: (k, v) => m.set(k, JSON.stringify(v)),
-    remove: (k) => m.delete(k),
-    keys: () => [...m.keys()],
-  };
-}
+import { memStorage } from './memstorage.js';
 
 function harness({ failures = 0 } = {}) {
   const h = { sent: [], states: [], timers: [], failures, server: {} };
@@ -62,7 +52,7 @@ test('503 three times then 200: retried with backoff, nothing lost, shown as not
   await settle();
   assert.equal(o.state('a'), UNSAVED);
   assert.equal(o.pending('a'), true);
-  assert.deepEqual(JSON.parse(h.storage.m.get('p.a')).actions, [1], 'kept in storage');
+  assert.deepEqual([...h.storage.m.values()].map((v) => JSON.parse(v).actions), [[1]], 'kept in storage');
   await o.put('a', [1, 2]); // an edit while unsaved is queued with it
   await settle();
   const delays = [];
@@ -131,6 +121,52 @@ test('drop forgets a deleted paint', async () => {
   o.drop('a');
   assert.equal(o.pending('a'), false);
   assert.equal(h.timers.length, 0);
+});
+
+test('two tabs over one storage keep their own entries; a reload adopts what a tab left', async () => {
+  const h = harness({ failures: 2 });
+  const a = h.make();
+  const b = h.make();
+  a.track('x', 1, 1);
+  b.track('x', 1, 1);
+  await a.put('x', [0, 'a1']);
+  await b.put('x', [0, 'b1']);
+  await settle();
+  assert.equal(h.storage.m.size, 2, 'one entry per tab');
+  assert.deepEqual(a.actions('x'), [0, 'a1']);
+  assert.deepEqual(b.actions('x'), [0, 'b1']);
+  b.drop('y'); // another paint: nothing of x goes
+  assert.equal(h.storage.m.size, 2);
+  // Tab b closes; a reload of it (a new outbox) adopts its entry and sends it from its base.
+  const reloaded = h.make();
+  await reloaded.flush('x');
+  await settle();
+  assert.equal(h.sent.at(-1).acked, 1);
+  assert.ok(['a1', 'b1'].includes(h.server.x[1]));
+  assert.equal(h.storage.m.size, 1, 'the adopted entry is gone once sent; the other tab\'s stays');
+});
+
+test('a send that rebuilt the drawing after a conflict: kept, with edits made meanwhile, and the page told', async () => {
+  const storage = memStorage();
+  const rebased = [];
+  let release;
+  const o = createOutbox({
+    storage,
+    send: () => new Promise((r) => { release = r; }),
+    onRebase: (id, list) => rebased.push(list),
+  });
+  o.track('p', 1, 4);
+  const sent = o.put('p', ['s', 'mine']);
+  await settle();
+  o.put('p', ['s', 'mine', 'later']); // drawn while the send is out
+  release({ rev: 6, actions: ['s', 'theirs', 'mine'] });
+  await settle();
+  assert.deepEqual(rebased, [['s', 'theirs', 'mine', 'later']]);
+  // The later edit goes out next, from the rebuilt base: only it.
+  assert.deepEqual(o.actions('p'), ['s', 'theirs', 'mine', 'later']);
+  release({ rev: 7 });
+  await sent;
+  assert.equal(o.pending('p'), false);
 });
 
 test('localStorageOf round-trips JSON through a Web Storage', () => {

@@ -7,6 +7,7 @@ import wxsession from '../miniprogram/lib/wxsession.js';
 import actions from '../miniprogram/lib/actions.js';
 import { Drawing, ink } from '../miniprogram/lib/drawing.js';
 import { createOutbox, localStorageOf } from '../miniprogram/lib/outbox.js';
+import { appendSender } from '../miniprogram/lib/sync.js';
 import { createSimPlatform, listUsers } from './simplatform.js';
 import { t, localize } from './text.js';
 
@@ -26,6 +27,7 @@ let platform = null; // the simulator's wx for the current user (chooseAvatar, g
 // localStorage (lib/outbox.js) and sent until the server has them.
 let outbox = null;
 let paints = new Map(); // id -> actions array, as last listed or drawn
+let listed = new Map(); // id -> {acked, rev}: the server's copy as last listed
 
 function setState(id, text, isError = false) {
   const el = tid(id);
@@ -74,10 +76,20 @@ function useUser(name) {
   outbox = createOutbox({
     storage: localStorageOf(localStorage),
     prefix: `yibi.outbox.${name}.`,
-    // v1: save the whole drawing. With `append`, send actions.slice(acked) and rev.
-    // Sent as this user, whoever is picked later.
-    send: ({ id, actions: list }) => api('save', { id, actions: actions.serialize(list) }, own),
+    // Appends what is new at the paint's revision (lib/sync.js), as this
+    // user, whoever is picked later.
+    send: appendSender((name, body, id) => own.requestAsync(body
+      ? { url: `${BASE}/session/paints/${name}`, method: 'POST', data: body }
+      : { url: `${BASE}/session/paints/${name}`, data: { id } })),
     onChange: (id, state) => { if (drawing && drawing.id === id) showSaveState(state); },
+    // Another tab or device wrote first: draw on the merged drawing.
+    onRebase: (id, list) => {
+      paints.set(id, list);
+      if (!drawing || drawing.id !== id) return;
+      drawing.model = new Drawing(list);
+      layoutBoard();
+      showEditState();
+    },
   });
   outbox.retryAll(); // a reopened app resends what it never got to save
   paints = new Map();
@@ -163,9 +175,13 @@ function sizeCanvas(canvas, cssWidth, cssHeight, scale) {
 }
 
 async function loadPaints() {
-  const list = await api('list');
+  const list = await api('list?timestamps=1');
   paints = new Map();
-  for (const p of Array.isArray(list) ? list : []) paints.set(p.id, actions.parse(p.actions));
+  listed = new Map();
+  for (const p of Array.isArray(list) ? list : []) {
+    paints.set(p.id, actions.parse(p.actions));
+    listed.set(p.id, { acked: paints.get(p.id).length, rev: p.rev });
+  }
   // Edits the server has not acknowledged are newer than its copy.
   for (const id of outbox.ids()) paints.set(id, outbox.actions(id));
   return paints;
@@ -361,6 +377,7 @@ async function confirmDelete(id, el) {
   try {
     await api('delete', { id });
     outbox.drop(id);
+    outbox.retryAll(); // room freed: drawings refused for the quota may fit now
     paints.delete(id);
     el.remove();
     if (!paints.size) setState('gallery-state', t('noPaints'));
@@ -450,7 +467,7 @@ function layoutBoard() {
 async function showDraw(id) {
   show('draw');
   setSaveState('');
-  drawing = { id, model: new Drawing(), ctx: null, points: null, acked: 0 };
+  drawing = { id, model: new Drawing(), ctx: null, points: null };
   showEditState();
   board.classList.add('loading');
   if (!paints.has(id)) {
@@ -465,7 +482,8 @@ async function showDraw(id) {
   }
   if (!drawing || drawing.id !== id) return;
   drawing.model = new Drawing(paints.get(id));
-  drawing.acked = (paints.get(id) || []).length; // what the server had when opened
+  const base = listed.get(id); // what the server had when listed: the next append's base
+  if (base) outbox.track(id, base.acked, base.rev);
   board.classList.remove('loading');
   layoutBoard();
   showEditState();
@@ -479,7 +497,7 @@ window.addEventListener('resize', layoutBoard);
 function setSaveState(key, ...args) {
   const el = tid('save-state');
   el.textContent = key ? t(key, ...args) : '';
-  el.classList.toggle('error', key === 'loadFailed' || key === 'full');
+  el.classList.toggle('error', ['loadFailed', 'full', 'refusedFull', 'quota'].includes(key));
   el.classList.toggle('pending', key === 'unsaved');
   el.dataset.state = key;
 }
@@ -494,6 +512,7 @@ board.addEventListener('pointerdown', (e) => {
   if (!drawing || !drawing.ctx || e.button > 0) return;
   e.preventDefault();
   if (drawing.model.full) { setSaveState('full'); return; }
+  if (outbox.state(drawing.id) === 'full') return; // the server refused: shown, kept on this device
   board.setPointerCapture(e.pointerId);
   drawing.points = [boardPoint(e)];
 });
@@ -546,7 +565,7 @@ document.addEventListener('keydown', (e) => {
 function edited(d) {
   paints.set(d.id, d.model.actions);
   showEditState();
-  outbox.put(d.id, d.model.actions, d.acked);
+  outbox.put(d.id, d.model.actions);
 }
 
 // showSaveState shows the outbox's state for the open drawing; a full
@@ -554,6 +573,7 @@ function edited(d) {
 function showSaveState(state) {
   if (!drawing) return;
   if (state === 'saved' && !outbox.pending(drawing.id) && drawing.model.full) setSaveState('full');
+  else if (state === 'full') setSaveState('refusedFull');
   else setSaveState(state);
 }
 

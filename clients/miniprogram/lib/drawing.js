@@ -4,8 +4,8 @@
  * of actions.js and says what the page may offer: undo, clear, or nothing
  * more because the drawing is full.
  *
- * Every edit returns the actions it appended, so a page can save the whole
- * drawing (v1 `save`) or, later, only what is new (`append`).
+ * Every edit returns the actions it appended; the pages hand the whole
+ * drawing to the outbox, which appends only what the server lacks.
  */
 import {
   spaceAction, undoAction, clearAction, strokeActions, canUndo, canClear, room, maxPoints,

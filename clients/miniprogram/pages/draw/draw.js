@@ -1,8 +1,8 @@
 // The draw page: one canvas in the 375 × 500 drawing space scaled to the
 // screen, the 2016 palette, three line widths, an eraser, undo and clear.
 // Every stroke is recorded in the 2016 actions shape (docs/drawing.md) and
-// the whole drawing is saved after each edit, as the 2016 page did, through
-// the app's outbox: kept on the device until the server has it.
+// saved after each edit through the app's outbox, which appends only the
+// new actions and keeps them on the device until the server has them.
 import { PALETTE, WIDTHS, LINE_WIDTH, SPACE, replay, drawSegment } from '../../lib/actions.js';
 import { Drawing, ink } from '../../lib/drawing.js';
 
@@ -34,7 +34,7 @@ Page({
     canUndo: false,
     canClear: false,
     full: false,
-    saveState: '', // '', 'saving', 'saved', 'unsaved'
+    saveState: '', // '', 'saving', 'saved', 'unsaved', 'full', 'quota' (outbox states)
   },
 
   onLoad(query) {
@@ -44,8 +44,14 @@ Page({
     // Edits not yet acknowledged are newer than the server's copy.
     this.drawing = new Drawing(app.outbox().actions(this.paintId) || known);
     this.acked = Array.isArray(known) ? known.length : 0; // what the server had when opened
+    if (Array.isArray(known)) app.outbox().track(this.paintId, known.length, app.globalData.revs[this.paintId]);
     this.points = null;
     app.globalData.saveListeners[this.paintId] = (state) => this.showSave(state);
+    app.globalData.rebaseListeners[this.paintId] = (actions) => {
+      this.drawing = new Drawing(actions);
+      this.repaint();
+      this.showTools();
+    };
     if (app.outbox().pending(this.paintId)) this.showSave(app.outbox().state(this.paintId));
     this.cssWidth = 0; // the canvas's width on screen, px; 0 until onReady measured it
     this.showTools();
@@ -53,6 +59,7 @@ Page({
 
   onUnload() {
     delete getApp().globalData.saveListeners[this.paintId];
+    delete getApp().globalData.rebaseListeners[this.paintId];
   },
 
   onReady() {
@@ -110,7 +117,7 @@ Page({
   },
 
   touchstart(e) {
-    if (this.drawing.full) {
+    if (this.drawing.full || this.data.saveState === 'full') {
       wx.showToast({ title: '这幅画已满，请新建一幅', icon: 'none' });
       return;
     }
@@ -163,7 +170,7 @@ Page({
   // leaving the page asks first (they stay queued either way).
   showSave(state) {
     this.setData({ saveState: state });
-    if (state === 'unsaved' && wx.enableAlertBeforeUnload) {
+    if (state !== 'saving' && state !== 'saved' && wx.enableAlertBeforeUnload) {
       wx.enableAlertBeforeUnload({ message: '还有笔画尚未保存。它们留在本机，联网后会自动保存。现在离开吗？' });
     } else if (state === 'saved' && wx.disableAlertBeforeUnload) {
       wx.disableAlertBeforeUnload();

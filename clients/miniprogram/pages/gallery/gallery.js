@@ -44,7 +44,7 @@ Page({
     const app = getApp();
     this.setData({ loading: true, error: '' });
     wxsession.request({
-      url: app.api('list'),
+      url: app.api('list') + '?timestamps=1',
       success: (res) => {
         const body = res.data || {};
         if (body.code !== 0 || !Array.isArray(body.data)) {
@@ -52,7 +52,8 @@ Page({
           return;
         }
         const paints = {};
-        body.data.forEach((p) => { paints[p.id] = actions.parse(p.actions); });
+        const revs = {};
+        body.data.forEach((p) => { paints[p.id] = actions.parse(p.actions); revs[p.id] = p.rev; });
         // Drawings with edits not yet saved show as drawn on this device.
         const outbox = app.outbox();
         const list = body.data.map((p) => ({ id: p.id }));
@@ -61,6 +62,7 @@ Page({
           paints[id] = outbox.actions(id);
         });
         app.globalData.paints = paints;
+        app.globalData.revs = revs;
         this.setData({ loading: false, paints: list }, () => this.drawThumbnails());
       },
       fail: () => this.setData({ loading: false, error: '网络错误，下拉重试' }),
@@ -118,6 +120,7 @@ Page({
       success: (res) => {
         if (res.data && res.data.code === 0) {
           getApp().outbox().drop(id);
+          getApp().outbox().retryAll(); // room freed: drawings refused for the quota may fit now
           delete getApp().globalData.paints[id];
           this.setData({ paints: this.data.paints.filter((p) => p.id !== id) });
         } else {
