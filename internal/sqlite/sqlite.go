@@ -93,7 +93,7 @@ func Open(path string) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, writes: make(chan *writeReq), stop: make(chan struct{}), stopped: make(chan struct{}), maxGroup: MaxGroup}
+	s := &Store{w: w, writes: make(chan *writeReq), stop: make(chan struct{}), stopped: make(chan struct{}), maxGroup: benchMaxGroup()}
 	go s.commitLoop()
 	// Migrate before opening readers, so they never see an old schema, and
 	// so the file exists in WAL mode before a reader opens it.
@@ -426,4 +426,19 @@ func wrap(op string, err error) error {
 		return fmt.Errorf("sqlite: %s: %w: %w", op, paint.ErrUnavailable, err)
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// BenchMaxGroupEnv names the environment variable that sets the most
+// writes committed in one transaction, for benchmarks only
+// (cmd/yibibench compares group commit with one transaction per save in
+// the same binary; 1 = no grouping). Unset, empty or not a number in
+// 1..MaxGroup: MaxGroup. Not a setting: nothing but a benchmark has a
+// reason to turn group commit off.
+const BenchMaxGroupEnv = "YIBI_BENCH_SQLITE_MAX_GROUP"
+
+func benchMaxGroup() int {
+	if n, err := strconv.Atoi(os.Getenv(BenchMaxGroupEnv)); err == nil && n >= 1 && n <= MaxGroup {
+		return n
+	}
+	return MaxGroup
 }
