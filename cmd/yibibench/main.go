@@ -9,6 +9,7 @@
 //	revoke    re-login/logout on one instance, refusal on another
 //	kill9     saves acknowledged over HTTP survive SIGKILL of the server
 //	upload    bytes and latency of v1 whole saves vs appends
+//	savecpu   saves on this binary vs -base (not run unless asked)
 //
 // Usage: yibibench -yibi path/to/yibi [-only sessions,saves] [-rounds 5]
 //
@@ -34,6 +35,11 @@ type options struct {
 	block  time.Duration
 	conc   int
 	trials int
+	// profile, when set, is where the saves phase writes a CPU profile of
+	// the group-commit yibi taken during its last block.
+	profile string
+	// base is a second yibi binary, the "before" of the savecpu phase.
+	base string
 }
 
 func main() {
@@ -44,6 +50,8 @@ func main() {
 	flag.DurationVar(&o.block, "block", 2*time.Second, "length of one side's block")
 	flag.IntVar(&o.conc, "conc", 32, "concurrent clients (each its own keep-alive connection)")
 	flag.IntVar(&o.trials, "trials", 20, "revocation trials of each kind")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the group-commit yibi during its last saves block to `file`")
+	flag.StringVar(&o.base, "base", "", "savecpu phase: the yibi binary to compare this one's saves with")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -63,7 +71,7 @@ func main() {
 	}
 	phases := map[string]func(context.Context, *env, options) error{
 		"sessions": benchSessions, "saves": benchSaves, "revoke": benchRevoke,
-		"kill9": benchKill9, "upload": benchUpload,
+		"kill9": benchKill9, "upload": benchUpload, "savecpu": benchSaveCPU,
 	}
 	failed := false
 	for _, name := range strings.Split(*only, ",") {

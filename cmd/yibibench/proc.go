@@ -84,6 +84,7 @@ func (e *env) startRedis() (url string, err error) {
 // server is one running `yibi serve`.
 type server struct {
 	name string
+	bin  string // the yibi binary; empty = env's
 	url  string
 	data string
 	vars []string
@@ -116,7 +117,11 @@ func (e *env) run(s *server) error {
 		"YIBI_LOGIN_BURST_PER_IP=0", "YIBI_LOGIN_BURST_PER_APP=0")
 	environ = append(environ, s.vars...)
 	s.log = &bytes.Buffer{}
-	s.cmd = exec.Command(e.yibi, "serve")
+	bin := s.bin
+	if bin == "" {
+		bin = e.yibi
+	}
+	s.cmd = exec.Command(bin, "serve")
 	s.cmd.Env = environ
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
@@ -236,6 +241,13 @@ func (e *env) call(ctx context.Context, s *server, code, path string, body []byt
 		req.Header.Set("Content-Type", "application/json")
 	}
 	return e.do(req)
+}
+
+// restart stops s (SIGINT) and runs it again, on the same data.
+func (e *env) restart(s *server) error {
+	s.cmd.Process.Signal(os.Interrupt)
+	s.cmd.Wait()
+	return e.run(s)
 }
 
 // kill9 sends SIGKILL to s and waits for it.

@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -175,7 +178,17 @@ func (e *env) save(ctx context.Context, s *server, code, id, actions string) err
 // per save (sqlite.BenchMaxGroupEnv=1); rate and CPU per save of the yibi
 // process.
 func benchSaves(ctx context.Context, e *env, o options) error {
-	group, err := e.startServer("group", filepath.Join(e.dir, "g-group"))
+	var debug []string
+	var debugAddr string
+	if o.profile != "" {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		debugAddr = fmt.Sprint("127.0.0.1:", port)
+		debug = []string{"YIBI_DEBUG_ADDR=" + debugAddr}
+	}
+	group, err := e.startServer("group", filepath.Join(e.dir, "g-group"), debug...)
 	if err != nil {
 		return err
 	}
@@ -183,9 +196,49 @@ func benchSaves(ctx context.Context, e *env, o options) error {
 	if err != nil {
 		return err
 	}
-	sides := []*side{{srv: group}, {srv: single}}
-	if err := e.loginAll(ctx, sides, "saver-", o.conc); err != nil {
+	rate, cpu, err := compareSaves(ctx, e, o, group, single, debugAddr)
+	if err != nil {
 		return err
+	}
+	fmt.Printf("RESULT saves rate, group ÷ one tx per save: %s; target ≥ 2 on the median: %s\n", spread(rate), verdict(median(sorted(rate)) >= 2))
+	fmt.Printf("RESULT saves CPU per save, group ÷ one tx per save: %s; target ≤ 0.5 on the median: %s\n", spread(cpu), verdict(median(sorted(cpu)) <= 0.5))
+	return nil
+}
+
+// benchSaveCPU: the same saves on this yibi and on the -base binary, both
+// with group commit: what a change to the save path did.
+func benchSaveCPU(ctx context.Context, e *env, o options) error {
+	if o.base == "" {
+		return errors.New("savecpu needs -base")
+	}
+	this, err := e.startServer("this", filepath.Join(e.dir, "c-this"))
+	if err != nil {
+		return err
+	}
+	old, err := e.startServer("base", filepath.Join(e.dir, "c-base"))
+	if err != nil {
+		return err
+	}
+	old.bin = o.base
+	if err := e.restart(old); err != nil {
+		return err
+	}
+	rate, cpu, err := compareSaves(ctx, e, o, this, old, "")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("RESULT savecpu rate, %s ÷ %s: %s\n", e.yibi, o.base, spread(rate))
+	fmt.Printf("RESULT savecpu CPU per save, %s ÷ %s: %s\n", e.yibi, o.base, spread(cpu))
+	return nil
+}
+
+// compareSaves runs v1 saves on a and b in turns and returns the ratios
+// a ÷ b of each round: saves per second and CPU per save. With debugAddr,
+// a CPU profile of a is taken during its last block.
+func compareSaves(ctx context.Context, e *env, o options, a, b *server, debugAddr string) (rate, cpu []float64, err error) {
+	sides := []*side{{srv: a}, {srv: b}}
+	if err := e.loginAll(ctx, sides, "saver-", o.conc); err != nil {
+		return nil, nil, err
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	d := loadgen.NewDrawing(rng)
@@ -197,7 +250,6 @@ func benchSaves(ctx context.Context, e *env, o options) error {
 		body[w], _ = json.Marshal(map[string]string{"id": fmt.Sprintf("paint-%d", w), "actions": d.Actions()})
 	}
 	fmt.Printf("v1 saves of %d bytes of actions, %d clients each replacing its own paint, %d rounds of %v per side:\n", len(d.Actions()), o.conc, o.rounds, o.block)
-	var rate, cpu []float64
 	for round := -1; round < o.rounds; round++ { // round -1 warms up, unmeasured
 		rates := make([]float64, 2)
 		cpus := make([]float64, 2)
@@ -210,7 +262,14 @@ func benchSaves(ctx context.Context, e *env, o options) error {
 			pid := s.srv.cmd.Process.Pid
 			t0, err := cpuTicks(pid)
 			if err != nil {
-				return err
+				return nil, nil, err
+			}
+			var prof chan error
+			if i == 0 && round == o.rounds-1 && debugAddr != "" {
+				prof = make(chan error, 1)
+				go func() {
+					prof <- e.fetch(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", debugAddr, max(1, int(o.block.Seconds()))), o.profile)
+				}()
 			}
 			var n atomic.Int64
 			r, err := block(ctx, o.block, o.conc, func(ctx context.Context, w int) error {
@@ -225,11 +284,17 @@ func benchSaves(ctx context.Context, e *env, o options) error {
 				return nil
 			})
 			if err != nil {
-				return err
+				return nil, nil, err
+			}
+			if prof != nil {
+				if err := <-prof; err != nil {
+					return nil, nil, err
+				}
+				fmt.Printf("  CPU profile of %s's last block: %s\n", s.srv.name, o.profile)
 			}
 			t1, err := cpuTicks(pid)
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			rates[i] = r
 			cpus[i] = float64(time.Duration(t1-t0)*clockTick) / float64(time.Microsecond) / float64(n.Load())
@@ -239,10 +304,29 @@ func benchSaves(ctx context.Context, e *env, o options) error {
 		}
 		rate = append(rate, rates[0]/rates[1])
 		cpu = append(cpu, cpus[0]/cpus[1])
-		fmt.Printf("  round %d: group %.0f saves/s %.0f µs CPU/save; one tx per save %.0f saves/s %.0f µs CPU/save (load %s)\n",
-			round+1, rates[0], cpus[0], rates[1], cpus[1], loadavg())
+		fmt.Printf("  round %[2]d: %[1]s %.0[3]f saves/s %.0[4]f µs CPU/save; %[5]s %.0[6]f saves/s %.0[7]f µs CPU/save (load %[8]s)\n",
+			a.name, round+1, rates[0], cpus[0], b.name, rates[1], cpus[1], loadavg())
 	}
-	fmt.Printf("RESULT saves rate, group ÷ one tx per save: %s; target ≥ 2 on the median: %s\n", spread(rate), verdict(median(sorted(rate)) >= 2))
-	fmt.Printf("RESULT saves CPU per save, group ÷ one tx per save: %s; target ≤ 0.5 on the median: %s\n", spread(cpu), verdict(median(sorted(cpu)) <= 0.5))
-	return nil
+	return rate, cpu, nil
+}
+
+// fetch GETs url into the file path.
+func (e *env) fetch(url, path string) error {
+	resp, err := e.client.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
