@@ -61,12 +61,20 @@ command -v redis-server >/dev/null || {
 go build -o "$bin/yibi" ./cmd/yibi
 go build -o "$bin/yibibench" ./cmd/yibibench
 status=0
+# The RESULT lines, collected apart: grepping $out while tee writes it
+# would read the summary back in.
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
 for i in $(seq "$repeat"); do
 	step "yibibench run $i of $repeat"
-	"$bin/yibibench" -yibi "$bin/yibi" -only "$only" -rounds "$rounds" -block "$block" -conc "$conc" || status=1
+	set +e
+	"$bin/yibibench" -yibi "$bin/yibi" -only "$only" -rounds "$rounds" -block "$block" -conc "$conc" |
+		tee /dev/stderr | grep '^RESULT' | sed "s/^RESULT/run $i:/" >>"$results"
+	[ "${PIPESTATUS[0]}" = 0 ] || status=1
+	set -e
 done
-step "summary: every RESULT line above"
-grep '^RESULT' "$out" || true
+step "summary: the RESULT lines of every run"
+cat "$results"
 if [ "${BENCH_GO:-0}" != 1 ]; then
 	printf '\nresults: %s\n' "${out#"$root"/}"
 	exit "$status"
