@@ -34,11 +34,20 @@ func benchRevoke(ctx context.Context, e *env, o options) error {
 	if err != nil {
 		return err
 	}
-	for _, kind := range []string{"re-login", "logout"} {
+	// v1: a re-login revokes the user's old code, and so does a logout.
+	// v2: a logout revokes its token, and a login past the cap of
+	// sessions per user (5 by default) the oldest token.
+	for _, kind := range []string{"re-login", "logout", "v2-logout", "v2-cap"} {
 		var ms []float64
 		for i := range o.trials {
 			user := fmt.Sprintf("revoke-%s-%d", kind, i)
-			code, err := e.login(ctx, a, user)
+			var code string
+			var err error
+			if strings.HasPrefix(kind, "v2") {
+				code, err = e.loginV2(ctx, a, user)
+			} else {
+				code, err = e.login(ctx, a, user)
+			}
 			if err != nil {
 				return err
 			}
@@ -47,12 +56,29 @@ func benchRevoke(ctx context.Context, e *env, o options) error {
 					return fmt.Errorf("B before revocation: %d %s %v", status, body, err)
 				}
 			}
-			if kind == "re-login" {
-				if _, err := e.login(ctx, a, user); err != nil {
-					return err
+			if kind == "v2-cap" {
+				for range 4 { // sessions 2..5: the first still lives
+					if _, err := e.loginV2(ctx, a, user); err != nil {
+						return err
+					}
 				}
-			} else if status, body, err := e.call(ctx, a, code, base[:len(base)-len("/paints")]+"/logout", []byte("{}")); err != nil || status != http.StatusOK {
-				return fmt.Errorf("logout on A: %d %s %v", status, body, err)
+				if status, body, err := e.call(ctx, b, code, base+"/list", nil); err != nil || status != http.StatusOK {
+					return fmt.Errorf("B with the first of 5 tokens: %d %s %v", status, body, err)
+				}
+			}
+			switch kind {
+			case "re-login":
+				_, err = e.login(ctx, a, user)
+			case "v2-cap":
+				_, err = e.loginV2(ctx, a, user) // the 6th: the first goes
+			default:
+				status, body, lerr := e.call(ctx, a, code, "/applet/session/logout", []byte("{}"))
+				if err = lerr; err == nil && status != http.StatusOK {
+					err = fmt.Errorf("logout on A: %d %s", status, body)
+				}
+			}
+			if err != nil {
+				return err
 			}
 			t0 := time.Now()
 			for {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -214,6 +215,35 @@ func (e *env) login(ctx context.Context, s *server, user string) (string, error)
 	return code, nil
 }
 
+// loginV2 logs user in with protocol v2 (POST {base}/session/login with
+// a wx.login code) and returns "Bearer <token>", a credential for call.
+func (e *env) loginV2(ctx context.Context, s *server, user string) (string, error) {
+	code, err := e.sim.Login(ctx, user)
+	if err != nil {
+		return "", err
+	}
+	body, _ := json.Marshal(map[string]string{"code": code})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/applet/session/login", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	status, answer, err := e.do(req)
+	if err != nil {
+		return "", err
+	}
+	var got struct {
+		Data struct {
+			Token string `json:"token"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(answer, &got); err != nil || status != http.StatusOK || got.Data.Token == "" {
+		return "", fmt.Errorf("v2 login on %s: %d %s", s.name, status, answer)
+	}
+	return bearer + got.Data.Token, nil
+}
+
+// bearer starts a v2 credential; anything else passed to call is a v1
+// code.
+const bearer = "Bearer "
+
 // do sends req and reads the whole answer.
 func (e *env) do(req *http.Request) (int, []byte, error) {
 	resp, err := e.client.Do(req)
@@ -225,7 +255,8 @@ func (e *env) do(req *http.Request) (int, []byte, error) {
 	return resp.StatusCode, b, err
 }
 
-// call sends an authenticated request with code; body nil means GET.
+// call sends an authenticated request with code (a v1 code, or a v2
+// "Bearer <token>"); body nil means GET.
 func (e *env) call(ctx context.Context, s *server, code, path string, body []byte) (int, []byte, error) {
 	method := http.MethodGet
 	var rd io.Reader
@@ -236,7 +267,11 @@ func (e *env) call(ctx context.Context, s *server, code, path string, body []byt
 	if err != nil {
 		return 0, nil, err
 	}
-	req.Header.Set("X-WX-Code", code)
+	if strings.HasPrefix(code, bearer) {
+		req.Header.Set("Authorization", code)
+	} else {
+		req.Header.Set("X-WX-Code", code)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

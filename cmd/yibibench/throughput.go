@@ -93,6 +93,17 @@ func benchSessions(ctx context.Context, e *env, o options) error {
 	if err := e.loginAll(ctx, sides, "empty-", o.conc); err != nil {
 		return err
 	}
+	// v2 bearer tokens of other users, for the same empty list.
+	tokens := make([][]string, len(sides))
+	for i, s := range sides {
+		for w := range o.conc {
+			tok, err := e.loginV2(ctx, s.srv, fmt.Sprintf("v2-%s-%d", s.srv.name, w))
+			if err != nil {
+				return err
+			}
+			tokens[i] = append(tokens[i], tok)
+		}
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	full := make([]string, len(sides))
 	for i, s := range sides {
@@ -111,7 +122,7 @@ func benchSessions(ctx context.Context, e *env, o options) error {
 			}
 		}
 	}
-	for _, list := range []string{"empty", "3-paint"} {
+	for _, list := range []string{"empty", "3-paint", "empty-v2"} {
 		fmt.Printf("%s list, %d clients, %d rounds of %v per side (order rotates each round):\n", list, o.conc, o.rounds, o.block)
 		var rCached, rNo []float64
 		for round := -1; round < o.rounds; round++ { // round -1 warms up, unmeasured
@@ -125,8 +136,11 @@ func benchSessions(ctx context.Context, e *env, o options) error {
 				want := -1
 				rate, err := block(ctx, o.block, o.conc, func(ctx context.Context, w int) error {
 					code := s.codes[w]
-					if list == "3-paint" {
+					switch list {
+					case "3-paint":
 						code = full[i]
+					case "empty-v2":
+						code = tokens[i][w]
 					}
 					status, body, err := e.call(ctx, s.srv, code, base+"/list", nil)
 					if err != nil {
@@ -154,7 +168,7 @@ func benchSessions(ctx context.Context, e *env, o options) error {
 			rNo = append(rNo, rates[2]/rates[0])
 			fmt.Printf("  round %d: memory %.0f req/s, redis %.0f, redis-nocache %.0f (load %s)\n", round+1, rates[0], rates[1], rates[2], loadavg())
 		}
-		target := 0.95
+		target := 0.95 // the issue sets it for v1 codes; v2 tokens go through the same cache
 		if list == "3-paint" {
 			target = 0.97
 		}
