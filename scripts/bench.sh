@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# Runs every Yibi benchmark (docs/benchmarks.md explains what each measures
-# and the targets), then a short `yibi loadgen` against a development-mode
-# yibi. The benchmarks start their own Redis and FerretDB, like the tests.
+# Measures Yibi against its targets (docs/benchmarks.md): builds the yibi
+# binary and cmd/yibibench, which runs two or three yibi processes side by
+# side over loopback HTTP, interleaved, and prints a RESULT line per ratio:
+# Redis ÷ memory sessions (empty and 3-paint list), group commit vs one
+# transaction per save (rate and CPU per save), revocation across two
+# instances, kill -9 of the server, and issue 13's upload numbers. Then,
+# when asked, the go test micro-benchmarks and a loadgen run.
 #
 # Results go to stdout and to .cache/bench/bench-<UTC time>.txt.
 #
 # Environment:
+#   BENCH_REPEAT=3         runs of yibibench (each run interleaves its sides)
+#   BENCH_ROUNDS=5         interleaved rounds per comparison in one run
+#   BENCH_BLOCK=2s         one side's block in a round
+#   BENCH_CONC=32          concurrent clients
+#   BENCH_ONLY=sessions,saves,revoke,kill9,upload   yibibench phases
+#   BENCH_GO=0             1: also the go test benchmarks below
 #   BENCH_COUNT=1          -count of go test (runs of each benchmark)
 #   BENCH_TIME=2s          -benchtime of go test
 #   BENCH_FILTER=.         -bench regexp
 #   BENCH_PKGS="…"         packages to benchmark (default: all with benchmarks)
-#   LOADGEN_DURATION=10s   length of the loadgen run (0 or "skip": no loadgen)
+#   LOADGEN_DURATION=skip  length of a loadgen run (e.g. 10s; 0 or "skip": none)
 #   LOADGEN_USERS=20       simulated users of the loadgen run
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,8 +32,13 @@ mkdir -p "$bin" "$out_dir"
 count=${BENCH_COUNT:-1}
 benchtime=${BENCH_TIME:-2s}
 filter=${BENCH_FILTER:-.}
+repeat=${BENCH_REPEAT:-3}
+rounds=${BENCH_ROUNDS:-5}
+block=${BENCH_BLOCK:-2s}
+conc=${BENCH_CONC:-32}
+only=${BENCH_ONLY:-sessions,saves,revoke,kill9,upload}
 pkgs=${BENCH_PKGS:-"./wxsession ./wxsession/internal/bench ./wxsession/memstore ./internal/sqlite ./internal/mongo ./internal/server"}
-lg_duration=${LOADGEN_DURATION:-10s}
+lg_duration=${LOADGEN_DURATION:-skip}
 lg_users=${LOADGEN_USERS:-20}
 
 out="$out_dir/bench-$(date -u +%Y%m%dT%H%M%SZ).txt"
@@ -36,7 +51,34 @@ echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git dif
 echo "cpus: $(nproc) x $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || echo unknown)"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 go version
-echo "count=$count benchtime=$benchtime filter=$filter"
+echo "yibibench: repeat=$repeat rounds=$rounds block=$block conc=$conc only=$only; go test (BENCH_GO=${BENCH_GO:-0}): count=$count benchtime=$benchtime filter=$filter"
+
+step "yibibench: the real yibi over loopback HTTP, sides interleaved"
+command -v redis-server >/dev/null || {
+	echo "redis-server not found: apt-get install redis-server" >&2
+	exit 1
+}
+go build -o "$bin/yibi" ./cmd/yibi
+go build -o "$bin/yibibench" ./cmd/yibibench
+status=0
+# The RESULT lines, collected apart: grepping $out while tee writes it
+# would read the summary back in.
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+for i in $(seq "$repeat"); do
+	step "yibibench run $i of $repeat"
+	set +e
+	"$bin/yibibench" -yibi "$bin/yibi" -only "$only" -rounds "$rounds" -block "$block" -conc "$conc" |
+		tee /dev/stderr | grep '^RESULT' | sed "s/^RESULT/run $i:/" >>"$results"
+	[ "${PIPESTATUS[0]}" = 0 ] || status=1
+	set -e
+done
+step "summary: the RESULT lines of every run"
+cat "$results"
+if [ "${BENCH_GO:-0}" != 1 ]; then
+	printf '\nresults: %s\n' "${out#"$root"/}"
+	exit "$status"
+fi
 
 step "services"
 if ! command -v redis-server >/dev/null; then

@@ -452,8 +452,12 @@ func (a *api) append(w http.ResponseWriter, r *http.Request) {
 	case len(in.Actions) > a.cfg.MaxActionsBytes:
 		err = &paint.InvalidError{Reason: paint.ReasonActionsTooLarge}
 	default:
-		if err = paint.ValidateID(in.ID); err == nil {
-			err = paint.ValidateActions(string(in.Actions))
+		// Not paint.ValidateActions, which would parse the actions a
+		// second time: json.Unmarshal has checked that the whole body,
+		// so in.Actions, is valid JSON, and readBody that it is valid
+		// UTF-8. What is left is that the value is an array.
+		if err = paint.ValidateID(in.ID); err == nil && in.Actions[0] != '[' {
+			err = &paint.InvalidError{Reason: paint.ReasonActionsNotArray}
 		}
 	}
 	if err != nil {

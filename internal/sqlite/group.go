@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
@@ -39,13 +38,13 @@ const MaxGroup = 64
 
 type writeReq struct {
 	ctx  context.Context
-	fn   func(ctx context.Context, tx *sql.Tx) error
+	fn   func(ctx context.Context, tx wtx) error
 	done chan error // buffered: the committer never waits for a reader
 }
 
 // write runs fn in the next group and returns its result; the store's
 // own answers (limits, conflicts, not found) pass unwrapped.
-func (s *Store) write(ctx context.Context, op string, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (s *Store) write(ctx context.Context, op string, fn func(ctx context.Context, tx wtx) error) error {
 	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case s.writes <- req:
@@ -118,7 +117,7 @@ func (s *Store) commitGroup(group []*writeReq) {
 		results := make([]error, len(pending))
 		broken := -1
 		for i, r := range pending {
-			if results[i] = savepoint(ctx, tx, r.fn); errors.Is(results[i], errBroken) {
+			if results[i] = savepoint(ctx, wtx{tx, s.prepared}, r.fn); errors.Is(results[i], errBroken) {
 				broken = i
 				break
 			}
@@ -148,17 +147,17 @@ var errBroken = errors.New("sqlite: transaction broken")
 // savepoint runs fn inside a savepoint of tx, rolled back if fn fails.
 // It returns fn's error, or one wrapping errBroken if the savepoint
 // itself failed.
-func savepoint(ctx context.Context, tx *sql.Tx, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT write"); err != nil {
+func savepoint(ctx context.Context, tx wtx, fn func(ctx context.Context, tx wtx) error) error {
+	if _, err := tx.ExecContext(ctx, qSavepoint); err != nil {
 		return fmt.Errorf("%w: %w", errBroken, err)
 	}
 	ferr := fn(ctx, tx)
 	if ferr != nil {
-		if _, err := tx.ExecContext(ctx, "ROLLBACK TO write"); err != nil {
+		if _, err := tx.ExecContext(ctx, qRollbackTo); err != nil {
 			return fmt.Errorf("%w: %w: %w", errBroken, ferr, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, "RELEASE write"); err != nil {
+	if _, err := tx.ExecContext(ctx, qRelease); err != nil {
 		return fmt.Errorf("%w: %w", errBroken, err)
 	}
 	return ferr

@@ -40,7 +40,7 @@ func (s *Store) ensureShares(ctx context.Context) error {
 	if st.done {
 		return nil
 	}
-	if err := s.write(ctx, "create shares", func(ctx context.Context, tx *sql.Tx) error {
+	if err := s.write(ctx, "create shares", func(ctx context.Context, tx wtx) error {
 		_, err := tx.ExecContext(ctx, sharesSchema)
 		return err
 	}); err != nil {
@@ -58,7 +58,7 @@ func (s *Store) Share(ctx context.Context, openID, id string, paintCreated time.
 		return paint.Share{}, err
 	}
 	sh := paint.Share{OpenID: openID, ID: id}
-	err := s.write(ctx, "share", func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, "share", func(ctx context.Context, tx wtx) error {
 		var have string
 		var created int64
 		err := tx.QueryRowContext(ctx, `SELECT token, paint_created FROM paint_shares WHERE open_id = ? AND id = ?`,
@@ -91,7 +91,7 @@ func (s *Store) Unshare(ctx context.Context, openID, id string) error {
 	if err := s.ensureShares(ctx); err != nil {
 		return err
 	}
-	return s.write(ctx, "unshare", func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, "unshare", func(ctx context.Context, tx wtx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM paint_shares WHERE open_id = ? AND id = ?`, openID, id)
 		return err
 	})

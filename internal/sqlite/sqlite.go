@@ -47,6 +47,10 @@ type Store struct {
 	// compiling the SQL on every call took about a third of List's time.
 	listFirst, listAfter *sql.Stmt
 	shares               sharesTable // share.go
+	// The write statements (writeQueries), prepared once on the writer
+	// connection: compiling their SQL on every write took about a seventh
+	// of a save's CPU (docs/benchmarks.md).
+	prepared map[string]*sql.Stmt
 }
 
 // The list queries read one batch of a user's paints in the order of the
@@ -94,12 +98,16 @@ func Open(path string) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, writes: make(chan *writeReq), stop: make(chan struct{}), stopped: make(chan struct{}), maxGroup: MaxGroup}
+	s := &Store{w: w, writes: make(chan *writeReq), stop: make(chan struct{}), stopped: make(chan struct{}), maxGroup: benchMaxGroup()}
 	go s.commitLoop()
 	// Migrate before opening readers, so they never see an old schema, and
 	// so the file exists in WAL mode before a reader opens it.
 	if err := s.migrate(context.Background()); err != nil {
 		w.Close()
+		return nil, err
+	}
+	if err := s.prepareWrites(context.Background()); err != nil {
+		s.Close()
 		return nil, err
 	}
 	r, err := sql.Open("sqlite", path+"?"+common+"&_pragma=query_only(1)")
@@ -258,7 +266,7 @@ type current struct {
 // the writes grouped with it, see group.go), so the limits are exact even
 // under concurrent saves.
 func (s *Store) Save(ctx context.Context, p paint.Paint, lim paint.Limits) (created bool, err error) {
-	err = s.write(ctx, "save", func(ctx context.Context, tx *sql.Tx) error {
+	err = s.write(ctx, "save", func(ctx context.Context, tx wtx) error {
 		cur, err := read(ctx, tx, p.OpenID, p.ID, false)
 		if err != nil {
 			return err
@@ -267,8 +275,7 @@ func (s *Store) Save(ctx context.Context, p paint.Paint, lim paint.Limits) (crea
 			return err
 		}
 		if cur.found {
-			_, err = tx.ExecContext(ctx,
-				`UPDATE paints SET actions = ?, size = ?, rev = rev + 1, updated_at = ? WHERE open_id = ? AND id = ?`,
+			_, err = tx.ExecContext(ctx, qUpdate,
 				p.Actions, len(p.Actions), p.UpdatedAt.UnixMilli(), p.OpenID, p.ID)
 			return err
 		}
@@ -282,7 +289,7 @@ func (s *Store) Save(ctx context.Context, p paint.Paint, lim paint.Limits) (crea
 // one immediate transaction, and the UPDATE is conditional on the
 // revision read, so it holds against any other writer of the file.
 func (s *Store) Append(ctx context.Context, openID, id string, rev int64, actions string, now time.Time, lim paint.Limits) (newRev int64, err error) {
-	err = s.write(ctx, "append", func(ctx context.Context, tx *sql.Tx) error {
+	err = s.write(ctx, "append", func(ctx context.Context, tx wtx) error {
 		cur, err := read(ctx, tx, openID, id, true)
 		if err != nil {
 			return err
@@ -304,8 +311,7 @@ func (s *Store) Append(ctx context.Context, openID, id string, rev int64, action
 		if err := checkLimits(ctx, tx, openID, cur, int64(len(joined)), lim); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx,
-			`UPDATE paints SET actions = ?, size = ?, rev = rev + 1, updated_at = ? WHERE open_id = ? AND id = ? AND rev = ?`,
+		res, err := tx.ExecContext(ctx, qUpdateAtRev,
 			joined, len(joined), now.UnixMilli(), openID, id, rev)
 		if err != nil {
 			return err
@@ -323,14 +329,14 @@ func (s *Store) Append(ctx context.Context, openID, id string, rev int64, action
 	return newRev, err
 }
 
-func read(ctx context.Context, tx *sql.Tx, openID, id string, withActions bool) (current, error) {
+func read(ctx context.Context, tx wtx, openID, id string, withActions bool) (current, error) {
 	var cur current
 	var err error
 	if withActions {
-		err = tx.QueryRowContext(ctx, `SELECT rev, size, actions FROM paints WHERE open_id = ? AND id = ?`, openID, id).
+		err = tx.QueryRowContext(ctx, qReadActions, openID, id).
 			Scan(&cur.rev, &cur.size, &cur.actions)
 	} else {
-		err = tx.QueryRowContext(ctx, `SELECT rev, size FROM paints WHERE open_id = ? AND id = ?`, openID, id).
+		err = tx.QueryRowContext(ctx, qRead, openID, id).
 			Scan(&cur.rev, &cur.size)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
@@ -343,12 +349,12 @@ func read(ctx context.Context, tx *sql.Tx, openID, id string, withActions bool) 
 // checkLimits checks that writing size bytes to the paint cur describes
 // keeps the user within lim. A write that does not grow the user's bytes
 // always passes, so a user over a lowered quota can still shrink.
-func checkLimits(ctx context.Context, tx *sql.Tx, openID string, cur current, size int64, lim paint.Limits) error {
+func checkLimits(ctx context.Context, tx wtx, openID string, cur current, size int64, lim paint.Limits) error {
 	if lim.Paints <= 0 && lim.UserBytes <= 0 {
 		return nil
 	}
 	var count, total int64
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(size), 0) FROM paints WHERE open_id = ?`, openID).Scan(&count, &total); err != nil {
+	if err := tx.QueryRowContext(ctx, qUserTotals, openID).Scan(&count, &total); err != nil {
 		return err
 	}
 	if !cur.found && lim.Paints > 0 && count >= int64(lim.Paints) {
@@ -360,17 +366,16 @@ func checkLimits(ctx context.Context, tx *sql.Tx, openID string, cur current, si
 	return nil
 }
 
-func insert(ctx context.Context, tx *sql.Tx, p paint.Paint) error {
-	_, err := tx.ExecContext(ctx,
-		`INSERT INTO paints (open_id, id, actions, size, rev, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)`,
+func insert(ctx context.Context, tx wtx, p paint.Paint) error {
+	_, err := tx.ExecContext(ctx, qInsert,
 		p.OpenID, p.ID, p.Actions, len(p.Actions), p.CreatedAt.UnixMilli(), p.UpdatedAt.UnixMilli())
 	return err
 }
 
 // Delete implements paint.Store.
 func (s *Store) Delete(ctx context.Context, openID, id string) error {
-	return s.write(ctx, "delete", func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM paints WHERE open_id = ? AND id = ?`, openID, id)
+	return s.write(ctx, "delete", func(ctx context.Context, tx wtx) error {
+		res, err := tx.ExecContext(ctx, qDelete, openID, id)
 		if err != nil {
 			return err
 		}
@@ -402,6 +407,9 @@ func (s *Store) Close() error {
 	s.stopOnce.Do(func() { close(s.stop) })
 	<-s.stopped // the group being written is committed first
 	var errs []error
+	for _, st := range s.prepared {
+		errs = append(errs, st.Close())
+	}
 	for _, st := range []*sql.Stmt{s.listFirst, s.listAfter} {
 		if st != nil {
 			errs = append(errs, st.Close())
@@ -427,4 +435,19 @@ func wrap(op string, err error) error {
 		return fmt.Errorf("sqlite: %s: %w: %w", op, paint.ErrUnavailable, err)
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// BenchMaxGroupEnv names the environment variable that sets the most
+// writes committed in one transaction, for benchmarks only
+// (cmd/yibibench compares group commit with one transaction per save in
+// the same binary; 1 = no grouping). Unset, empty or not a number in
+// 1..MaxGroup: MaxGroup. Not a setting: nothing but a benchmark has a
+// reason to turn group commit off.
+const BenchMaxGroupEnv = "YIBI_BENCH_SQLITE_MAX_GROUP"
+
+func benchMaxGroup() int {
+	if n, err := strconv.Atoi(os.Getenv(BenchMaxGroupEnv)); err == nil && n >= 1 && n <= MaxGroup {
+		return n
+	}
+	return MaxGroup
 }
