@@ -99,7 +99,7 @@ test('browser app on protocol v2 in Chromium against a real yibi', { timeout: 12
   await t.test('every request carries Authorization: Bearer and no X-WX-* header', () => {
     const token = api();
     assert.ok(token.length >= 5, `got ${token.length} requests`);
-    assert.ok(token.some((r) => r.url.includes('/session/paints/save')), 'a save was sent');
+    assert.ok(token.some((r) => r.url.includes('/session/paints/append')), 'a save (append) was sent');
     for (const r of sent) {
       const wx = Object.keys(r.headers).filter((h) => h.startsWith('x-wx-'));
       assert.deepEqual(wx, [], `${r.url} sends ${wx}`);

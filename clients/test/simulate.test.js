@@ -163,11 +163,14 @@ test('mini program pages in miniprogram-simulate against a real yibi', { timeout
   await until(() => !gallery.data.loading, 'the empty gallery');
   assert.deepEqual(gallery.data.paints, []);
   assert.equal(gallery.data.error, '');
+  // A first login (isNew) opens the profile page once.
+  await until(() => h.navigations.length === 1, 'the profile page');
+  assert.equal(h.navigations[0], '/pages/profile/profile?new=1');
 
   // "+" opens a new drawing.
   gallery.querySelector('.add').dispatchEvent('tap');
-  await until(() => h.navigations.length === 1, 'navigation');
-  assert.equal(h.navigations[0], '/pages/draw/draw');
+  await until(() => h.navigations.length === 2, 'navigation');
+  assert.equal(h.navigations[1], '/pages/draw/draw');
   const draw = await h.open('draw');
   const id = draw.instance.paintId;
   assert.equal(h.canvases.c.width, BOARD.width * PHONE.pixelRatio, 'the board at device pixels');
@@ -210,8 +213,8 @@ test('mini program pages in miniprogram-simulate against a real yibi', { timeout
   await until(() => h.canvases['t-' + id], 'the thumbnail');
   assert.ok(h.canvases['t-' + id].calls.some((c) => c[0] === 'lineTo'), 'the thumbnail replays the drawing');
   tile.dispatchEvent('tap');
-  await until(() => h.navigations.length === 2, 'open');
-  assert.equal(h.navigations[1], '/pages/draw/draw?id=' + id);
+  await until(() => h.navigations.length === 3, 'open');
+  assert.equal(h.navigations[2], '/pages/draw/draw?id=' + id);
 
   // Reopened with the listed revision, a new stroke appends only itself.
   const reopened = await h.open('draw', { id });
