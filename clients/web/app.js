@@ -8,6 +8,7 @@ import actions from '../miniprogram/lib/actions.js';
 import { Drawing, ink } from '../miniprogram/lib/drawing.js';
 import { createOutbox, localStorageOf } from '../miniprogram/lib/outbox.js';
 import { createSimPlatform, listUsers } from './simplatform.js';
+import { createPictures } from './pictures.js';
 import { t, localize } from './text.js';
 
 const BASE = document.querySelector('meta[name="yibi-route-base"]')?.content || '/applet';
@@ -26,6 +27,10 @@ let platform = null; // the simulator's wx for the current user (chooseAvatar, g
 // localStorage (lib/outbox.js) and sent until the server has them.
 let outbox = null;
 let paints = new Map(); // id -> actions array, as last listed or drawn
+// pictures: the current user's server-drawn thumbnails and PNGs (web/pictures.js).
+let pictures = null;
+// THUMB_PX: thumbnails are fetched at twice the tile's CSS width (sharp on 2× screens).
+const THUMB_PX = Math.round(WIDTH * actions.THUMBNAIL_SCALE * 2);
 
 function setState(id, text, isError = false) {
   const el = tid(id);
@@ -71,6 +76,8 @@ function useUser(name) {
     onLogin: (d) => { if (client === own) { showProfile(d.user); if (d.isNew) openProfileForm(); } },
   });
   client = own;
+  if (pictures) pictures.close();
+  pictures = createPictures({ client: own, base: BASE });
   outbox = createOutbox({
     storage: localStorageOf(localStorage),
     prefix: `yibi.outbox.${name}.`,
@@ -296,6 +303,8 @@ tid('logout').addEventListener('click', async () => {
   localStorage.removeItem(USER_KEY);
   user = null;
   client = null;
+  if (pictures) pictures.close();
+  pictures = null;
   tid('profile-form').hidden = true;
   if (location.hash === '#/users') route();
   else location.hash = '#/users';
@@ -310,9 +319,7 @@ function tile(id, acts) {
   open.href = '#/draw/' + id;
   open.className = 'open';
   open.setAttribute('aria-label', t('open'));
-  const canvas = document.createElement('canvas');
-  canvas.dataset.testid = 'thumb';
-  open.append(canvas);
+  open.append(thumbnail(id, acts));
   const del = document.createElement('button');
   del.className = 'delete';
   del.dataset.testid = 'delete-paint';
@@ -326,10 +333,28 @@ function tile(id, acts) {
   open.addEventListener('click', (e) => { if (timer === -1) { e.preventDefault(); timer = 0; } });
   open.addEventListener('contextmenu', (e) => e.preventDefault());
   el.append(open, del);
+  return el;
+}
+
+// thumbnail is the server's picture of a saved paint, or the drawing
+// replayed here when the server has not got its latest strokes yet (in
+// the outbox) or cannot give a picture.
+function thumbnail(id, acts) {
+  if (outbox.pending(id)) return replayed(acts);
+  const img = document.createElement('img');
+  img.dataset.testid = 'thumb';
+  img.alt = '';
+  pictures.url(id, THUMB_PX).then((src) => { img.src = src; }, () => img.replaceWith(replayed(acts)));
+  return img;
+}
+
+function replayed(acts) {
+  const canvas = document.createElement('canvas');
+  canvas.dataset.testid = 'thumb';
   const s = actions.THUMBNAIL_SCALE;
   const ctx = sizeCanvas(canvas, WIDTH * s, HEIGHT * s, 1);
   actions.replay(ctx, acts, { scale: actions.scaleFor(WIDTH * s) });
-  return el;
+  return canvas;
 }
 
 function ask(text, ok = t('delete')) {
@@ -361,6 +386,7 @@ async function confirmDelete(id, el) {
   try {
     await api('delete', { id });
     outbox.drop(id);
+    pictures.forget(id);
     paints.delete(id);
     el.remove();
     if (!paints.size) setState('gallery-state', t('noPaints'));
@@ -450,6 +476,7 @@ function layoutBoard() {
 async function showDraw(id) {
   show('draw');
   setSaveState('');
+  showShare(null);
   drawing = { id, model: new Drawing(), ctx: null, points: null, acked: 0 };
   showEditState();
   board.classList.add('loading');
@@ -556,6 +583,53 @@ function showSaveState(state) {
   if (state === 'saved' && !outbox.pending(drawing.id) && drawing.model.full) setSaveState('full');
   else setSaveState(state);
 }
+
+// ---- share and download (the server's pictures)
+
+// showShare shows a share link (with Unshare), a note, or nothing.
+function showShare(link, note = '', isError = false) {
+  tid('share-state').hidden = !link && !note;
+  tid('share-state').classList.toggle('error', isError);
+  tid('share-note').textContent = note;
+  const a = tid('share-link');
+  a.hidden = !link;
+  a.textContent = link || '';
+  if (link) a.href = link;
+  else a.removeAttribute('href');
+  tid('unshare').hidden = !link;
+}
+
+tid('share').addEventListener('click', async () => {
+  if (!drawing) return;
+  const { id } = drawing;
+  try {
+    const { url } = await pictures.share(id);
+    let copied = true;
+    try { await navigator.clipboard.writeText(url); } catch { copied = false; }
+    if (drawing && drawing.id === id) showShare(url, t(copied ? 'linkCopied' : 'linkShown'));
+  } catch (err) {
+    showShare(null, t('shareFailed', describe(err)), true);
+  }
+});
+
+tid('unshare').addEventListener('click', async () => {
+  if (!drawing) return;
+  try {
+    await pictures.unshare(drawing.id);
+    showShare(null, t('unshared'));
+  } catch (err) {
+    showShare(null, t('shareFailed', describe(err)), true);
+  }
+});
+
+tid('download').addEventListener('click', async () => {
+  if (!drawing) return;
+  try {
+    await pictures.download(drawing.id);
+  } catch (err) {
+    showShare(null, t('downloadFailed', describe(err)), true);
+  }
+});
 
 window.addEventListener('hashchange', route);
 window.addEventListener('unhandledrejection', (e) => {
