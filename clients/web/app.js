@@ -344,6 +344,7 @@ function thumbnail(id, acts) {
   const img = document.createElement('img');
   img.dataset.testid = 'thumb';
   img.alt = '';
+  img.draggable = false; // a long press deletes; a drag must not start instead
   pictures.url(id, THUMB_PX).then((src) => { img.src = src; }, () => img.replaceWith(replayed(acts)));
   return img;
 }
