@@ -38,7 +38,7 @@ func TestWebHoldsWhatTheBrowserLoads(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"index.html", "favicon.ico", "web/app.js", "web/style.css", "web/manifest.json",
-		"miniprogram/lib/wxsession.js", "miniprogram/lib/actions.js", "miniprogram/lib/drawing.js", "miniprogram/lib/outbox.js", "miniprogram/lib/sync.js", "web/simplatform.js", "web/text.js"} {
+		"miniprogram/lib/wxsession.js", "miniprogram/lib/actions.js", "miniprogram/lib/drawing.js", "miniprogram/lib/outbox.js", "miniprogram/lib/sync.js", "web/simplatform.js", "web/text.js", "web/pictures.js"} {
 		if !seen[want] {
 			t.Errorf("the page never loads %q: got %v", want, keys(seen))
 		}

@@ -76,6 +76,11 @@ App({
 
   // avatarSrc makes an avatarUrl (a path on the server) loadable by <image>.
   avatarSrc(avatarUrl) {
-    return avatarUrl ? config.host + avatarUrl : '';
+    return this.url(avatarUrl);
+  },
+
+  // url makes a path on the server (an avatar, a picture, a share link) absolute.
+  url(path) {
+    return path ? config.host + path : '';
   },
 });

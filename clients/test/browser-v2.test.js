@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startYibi, required } from './yibi.js';
+import { startBrowser } from './yibi.js';
 
-const CHROMIUM = process.env.YIBI_CHROMIUM || '/usr/bin/chromium';
 const OUT = path.join(import.meta.dirname, '..', 'test-output');
 
 // imageLoaded waits for an <img> to finish loading and answers its naturalWidth.
@@ -21,21 +20,9 @@ const imageLoaded = (locator) => locator.evaluate((img) => (img.complete && img.
   })));
 
 test('browser app on protocol v2 in Chromium against a real yibi', { timeout: 120000 }, async (t) => {
-  if (!fs.existsSync(CHROMIUM)) {
-    const msg = `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) or set YIBI_CHROMIUM`;
-    if (required) throw new Error(msg + ' (YIBI_REQUIRE_SERVICES=1)');
-    t.skip(msg);
-    return;
-  }
-  const srv = await startYibi(t);
-  if (!srv) return;
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-  t.after(() => browser.close());
-  fs.mkdirSync(OUT, { recursive: true });
+  const env = await startBrowser(t);
+  if (!env) return;
+  const { srv, browser } = env;
   const user = 'v2-' + crypto.randomBytes(3).toString('hex');
   const tokenKey = `wxsim.${user}.wxsession.token`;
 

@@ -23,11 +23,16 @@ let loads = 0;
 // harness loads app.js and one page afresh (a new module URL each time:
 // both call App/Page when evaluated) with fake globals; the shared lib
 // modules stay loaded, so the default session client is reset.
-async function harness(pageName, { answer, storage } = {}) {
-  const h = { requests: [], sessionLogins: [], uploads: [], isNew: false, navigations: [], modals: [], toasts: [], canvases: {}, logins: 0, storage: storage || new Map() };
+async function harness(pageName, { answer, storage, download } = {}) {
+  const h = { requests: [], sessionLogins: [], uploads: [], downloads: [], saved: [], settings: 0, isNew: false, navigations: [], modals: [], toasts: [], canvases: {}, logins: 0, storage: storage || new Map() };
   // The default answer acknowledges every append with the next revision.
   let rev = 0;
   h.answer = answer || ((o) => ({ statusCode: 200, data: { code: 0, msg: 'success', data: o.url.endsWith('/append') ? { rev: ++rev } : {} } }));
+  // download(o) answers wx.downloadFile: {statusCode} (a temporary file
+  // wxfile://tmp_<n> is made for it), or an Error for no answer.
+  h.download = download || (() => ({ statusCode: 200 }));
+  // album(o) answers wx.saveImageToPhotosAlbum: null for success, or the fail's errMsg.
+  h.album = () => null;
   global.wx = {
     login: (o) => { h.logins++; o.success({ errMsg: 'login:ok', code: 'c' + h.logins }); },
     getUserInfo: (o) => o.success({ rawData: '{"nickName":"n"}', signature: 's' }),
@@ -43,7 +48,21 @@ async function harness(pageName, { answer, storage } = {}) {
       const res = h.answer(o);
       setImmediate(() => (res instanceof Error ? o.fail({ errMsg: 'request:fail' }) : o.success(res)));
     },
-    getWindowInfo: () => ({ pixelRatio: 2 }),
+    downloadFile: (o) => {
+      h.downloads.push(o);
+      const res = h.download(o);
+      const file = 'wxfile://tmp_' + h.downloads.length;
+      setImmediate(() => (res instanceof Error ? o.fail({ errMsg: 'downloadFile:fail' }) : o.success({ statusCode: res.statusCode, tempFilePath: file, errMsg: 'downloadFile:ok' })));
+    },
+    saveImageToPhotosAlbum: (o) => {
+      const errMsg = h.album(o);
+      setImmediate(() => (errMsg ? o.fail({ errMsg }) : (h.saved.push(o.filePath), o.success({ errMsg: 'saveImageToPhotosAlbum:ok' }))));
+    },
+    openSetting: () => { h.settings++; },
+    showLoading: () => {},
+    hideLoading: () => {},
+    reLaunch: (o) => h.navigations.push('reLaunch:' + o.url),
+    getWindowInfo: () => ({ pixelRatio: 2, windowWidth: 375 }),
     getStorageSync: (k) => (h.storage.has(k) ? h.storage.get(k) : ''),
     setStorageSync: (k, v) => h.storage.set(k, JSON.parse(JSON.stringify(v))),
     removeStorageSync: (k) => h.storage.delete(k),
@@ -51,7 +70,7 @@ async function harness(pageName, { answer, storage } = {}) {
     enableAlertBeforeUnload: (o) => { h.alertBeforeUnload = o.message; },
     disableAlertBeforeUnload: () => { h.alertBeforeUnload = null; },
     navigateTo: (o) => h.navigations.push(o.url),
-    showModal: (o) => { h.modals.push(o); },
+    showModal: (o) => { h.modals.push(o); if (h.modalAnswer) setImmediate(() => o.success(h.modalAnswer)); },
     showToast: (o) => h.toasts.push(o),
     stopPullDownRefresh: () => {},
     createSelectorQuery: () => {
@@ -261,19 +280,58 @@ const listAnswer = (o) => (o.url.includes('/list')
   ] } }
   : { statusCode: 200, data: { code: 0, msg: 'success', data: {} } });
 
-test('gallery: lists paints and draws thumbnails scaled to the tile', async () => {
+const ids = (h) => h.page.data.paints.map((p) => p.id);
+
+test('gallery: thumbnails are the server\'s pictures, downloaded with the bearer token', async () => {
   const h = await harness('gallery', { answer: listAnswer });
-  h.canvases['t-a'] = Object.assign(fakeCanvas(), { width: 125, height: 500 / 3 });
   h.page.onShow();
   assert.equal(h.page.data.loading, true);
   await h.settle();
   assert.equal(h.requests[0].url, 'http://127.0.0.1:5757/applet/session/paints/list?timestamps=1');
-  assert.deepEqual(h.page.data.paints, [{ id: 'a' }, { id: 'b' }]);
+  assert.deepEqual(ids(h), ['a', 'b']);
   assert.equal(h.page.data.loading, false);
-  const calls = h.canvases['t-a'].calls;
-  assert.ok(calls.some((c) => c[0] === 'scale' && Math.abs(c[1] - 1 / 3) < 1e-9), `got ${JSON.stringify(calls)}`);
-  assert.ok(calls.some((c) => c[0] === 'lineTo' && c[1] === 90));
-  assert.ok(h.canvases['t-b'], 'a broken paint still gets its tile');
+  // A 230rpx tile on a 375 px wide screen is 115 px: 230 pixels at pixel ratio 2.
+  assert.deepEqual(h.downloads.map((d) => d.url).sort(), [
+    'http://127.0.0.1:5757/applet/session/paints/image?id=a&w=230',
+    'http://127.0.0.1:5757/applet/session/paints/image?id=b&w=230',
+  ]);
+  for (const d of h.downloads) assert.deepEqual(d.header, { Authorization: 'Bearer t1' }, d.url);
+  assert.equal(h.sessionLogins.length, 1, 'list, me and the pictures share one login');
+  for (const p of h.page.data.paints) {
+    assert.match(p.src, /^wxfile:\/\/tmp_\d$/, p.id);
+    assert.equal(p.local, false);
+  }
+  assert.deepEqual(Object.keys(h.canvases), [], 'nothing replayed here');
+  const wxml = await (await import('node:fs/promises')).readFile(path.join(root, 'pages', 'gallery', 'gallery.wxml'), 'utf8');
+  assert.match(wxml, /<image wx:if="\{\{!item.local && item.src\}\}" class="thumb" src="\{\{item.src\}\}"/);
+});
+
+test('gallery: a drawing still in the outbox, or whose picture fails, is replayed on its canvas', async () => {
+  const storage = new Map();
+  const d = await drawPage({ answer: () => new Error('down'), storage });
+  d.page.onLoad({ id: 'c' });
+  d.page.onReady();
+  stroke(d.page, 10, 10);
+  await d.settle();
+  const h = await harness('gallery', {
+    storage,
+    answer: (o) => (o.url.includes('/save') ? new Error('still down') : listAnswer(o)),
+    download: (o) => (o.url.includes('id=b') ? { statusCode: 404 } : { statusCode: 200 }),
+  });
+  for (const id of ['t-a', 't-b', 't-c']) h.canvases[id] = Object.assign(fakeCanvas(), { width: 115, height: 153 });
+  h.page.onShow();
+  await h.settle();
+  assert.deepEqual(ids(h), ['a', 'b', 'c']);
+  assert.deepEqual(h.downloads.map((x) => new URL(x.url).searchParams.get('id')).sort(), ['a', 'b'], 'no picture asked for c');
+  const byId = Object.fromEntries(h.page.data.paints.map((p) => [p.id, p]));
+  assert.equal(byId.a.local, false);
+  assert.ok(byId.a.src);
+  assert.equal(byId.b.local, true, 'a 404 picture falls back to a replay');
+  assert.equal(byId.c.local, true);
+  assert.equal(h.canvases['t-a'].calls.length, 0, 'a is the server\'s picture');
+  assert.ok(h.canvases['t-c'].calls.some((c) => c[0] === 'stroke'), 'c, not saved yet, is replayed');
+  assert.ok(h.canvases['t-c'].calls.some((c) => c[0] === 'scale' && Math.abs(c[1] - 115 / 375) < 1e-9), 'scaled to the tile');
+  assert.ok(h.canvases['t-b'].calls.some((c) => c[0] === 'scale'), 'b is replayed');
 });
 
 test('gallery: a failed list shows an error', async () => {
@@ -306,7 +364,7 @@ test('gallery: long press asks, confirm deletes, cancel keeps', async () => {
   const del = paintCalls()[1];
   assert.equal(del.url, 'http://127.0.0.1:5757/applet/session/paints/delete');
   assert.deepEqual(del.data, { id: 'a' });
-  assert.deepEqual(h.page.data.paints, [{ id: 'b' }]);
+  assert.deepEqual(ids(h), ['b']);
 });
 
 test('index: enter opens the gallery', async () => {
@@ -434,4 +492,126 @@ test('profile: logout ends the session and forgets the token', async () => {
   assert.deepEqual(out.header, { Authorization: 'Bearer t1' });
   assert.equal(h.storage.has('wxsession.token'), false);
   assert.deepEqual(h.navigations, ['reLaunch:/pages/index/index']);
+});
+
+// shareAnswer plays the share route: paint 'a' is on the server, others are not.
+const shareAnswer = (o) => (o.url.endsWith('/paints/share')
+  ? (o.data.id === 'a'
+    ? { statusCode: 200, data: { code: 0, msg: 'success', data: { url: '/s/gpKD7dkNC23HkM73YyHmeh5o', image: '/s/gpKD7dkNC23HkM73YyHmeh5o.png' } } }
+    : { statusCode: 404, data: { code: -1, msg: 'fail', error: { reason: 'not found' } } })
+  : { statusCode: 200, data: { code: 0, msg: 'success', data: {} } });
+
+test('draw: the share card shares first, shows the server picture and opens the view page', async () => {
+  const h = await drawPage({ answer: shareAnswer });
+  h.page.onLoad({ id: 'a' });
+  const card = h.page.onShareAppMessage({ from: 'button' });
+  assert.deepEqual({ title: card.title, path: card.path }, { title: '一笔到底', path: '/pages/index/index' }, 'the card WeChat shows if sharing is slow');
+  assert.deepEqual(await card.promise, {
+    title: '一笔到底',
+    path: '/pages/view/view?token=gpKD7dkNC23HkM73YyHmeh5o',
+    imageUrl: 'http://127.0.0.1:5757/s/gpKD7dkNC23HkM73YyHmeh5o.png',
+  });
+  const req = h.requests.find((r) => r.url.endsWith('/share'));
+  assert.equal(req.url, 'http://127.0.0.1:5757/applet/session/paints/share');
+  assert.equal(req.method, 'POST');
+  assert.deepEqual(req.data, { id: 'a' });
+  assert.equal(req.header.Authorization, 'Bearer t1');
+  // A drawing the server does not have yet: the default card, no error.
+  h.page.onLoad({ id: 'new' });
+  assert.deepEqual(await h.page.onShareAppMessage({}).promise, { title: '一笔到底', path: '/pages/index/index' });
+  const wxml = await (await import('node:fs/promises')).readFile(path.join(root, 'pages', 'draw', 'draw.wxml'), 'utf8');
+  assert.match(wxml, /open-type="share"/);
+  assert.match(wxml, /bindtap="saveToAlbum"/);
+});
+
+test('draw: 保存到相册 downloads the 750 px picture with the token and saves it; a refusal explains and offers the settings', async () => {
+  const h = await drawPage();
+  h.page.onLoad({ id: 'a' });
+  assert.equal(await h.page.saveToAlbum(), 'saved');
+  assert.equal(h.downloads[0].url, 'http://127.0.0.1:5757/applet/session/paints/image?id=a&w=750');
+  assert.deepEqual(h.downloads[0].header, { Authorization: 'Bearer t1' });
+  assert.deepEqual(h.saved, ['wxfile://tmp_1']);
+  assert.equal(h.toasts.at(-1).title, '已保存到相册');
+
+  h.album = () => 'saveImageToPhotosAlbum:fail auth deny';
+  h.modalAnswer = { confirm: true };
+  assert.equal(await h.page.saveToAlbum(), 'denied');
+  assert.equal(h.modals.length, 1);
+  assert.match(h.modals[0].content, /添加到相册/);
+  assert.equal(h.modals[0].confirmText, '去设置');
+  assert.equal(h.settings, 1, 'confirm opens the settings');
+  h.modalAnswer = { confirm: false, cancel: true };
+  assert.equal(await h.page.saveToAlbum(), 'denied');
+  assert.equal(h.settings, 1, 'later: no settings');
+
+  h.album = () => 'saveImageToPhotosAlbum:fail cancel';
+  const toasts = h.toasts.length;
+  assert.equal(await h.page.saveToAlbum(), 'cancelled');
+  assert.equal(h.modals.length, 2, 'a cancel asks nothing');
+  assert.equal(h.toasts.length, toasts, 'and says nothing');
+
+  h.download = () => ({ statusCode: 404 });
+  assert.equal(await h.page.saveToAlbum(), 'unsaved');
+  assert.match(h.toasts.at(-1).title, /还没有保存/);
+  h.download = () => new Error('down');
+  assert.equal(await h.page.saveToAlbum(), 'failed');
+  assert.match(h.toasts.at(-1).title, /网络错误/);
+  assert.equal(h.saved.length, 1);
+});
+
+const TOKEN = 'gpKD7dkNC23HkM73YyHmeh5o';
+const viewAnswer = (o) => (o.url.endsWith(`/s/${TOKEN}.json`)
+  ? { statusCode: 200, data: JSON.stringify([{ method: 'save', data: [] }, { method: 'moveTo', data: [30, 30] }, { method: 'lineTo', data: [300, 400] }, { method: 'setStrokeStyle', data: ['#FF0000'] }, { method: 'stroke', data: [] }, { method: 'restore', data: [] }]) }
+  : { statusCode: 404, data: '{"code":-1,"msg":"fail","error":{"reason":"not found"}}' });
+
+test('view: shows the public picture, replays from the actions, saves to the album, passes the card on', async () => {
+  const h = await harness('view', { answer: viewAnswer });
+  h.canvases.v = Object.assign(fakeCanvas(), { width: 375, height: 500 });
+  h.page.onLoad({ token: TOKEN });
+  assert.equal(h.page.data.src, `http://127.0.0.1:5757/s/${TOKEN}.png`);
+  assert.equal(h.page.data.gone, false);
+
+  h.page.replay();
+  assert.equal(h.page.data.replaying, true);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(h.page.data.replaying, false, 'done');
+  const req = h.requests[0];
+  assert.equal(req.url, `http://127.0.0.1:5757/s/${TOKEN}.json`);
+  assert.equal(req.header, undefined, 'no session: the link is public');
+  const calls = h.canvases.v.calls;
+  assert.ok(calls.some((c) => c[0] === 'lineTo' && c[1] === 300 && c[2] === 400), `replayed: ${JSON.stringify(calls)}`);
+  assert.ok(calls.some((c) => c[0] === '=strokeStyle' && c[1] === '#FF0000'));
+  assert.equal(h.sessionLogins.length, 0, 'no login');
+
+  assert.equal(await h.page.saveToAlbum(), 'saved');
+  assert.equal(h.downloads[0].url, `http://127.0.0.1:5757/s/${TOKEN}.png`);
+  assert.equal(h.downloads[0].header, undefined);
+  assert.deepEqual(h.saved, ['wxfile://tmp_1']);
+
+  assert.deepEqual(h.page.onShareAppMessage({}), { title: '一笔到底', path: `/pages/view/view?token=${TOKEN}`, imageUrl: `http://127.0.0.1:5757/s/${TOKEN}.png` });
+  const app = JSON.parse(await (await import('node:fs/promises')).readFile(path.join(root, 'app.json'), 'utf8'));
+  assert.ok(app.pages.includes('pages/view/view'));
+});
+
+test('view: an unshared link says so; a malformed token is not asked for', async () => {
+  const h = await harness('view', { answer: viewAnswer, download: () => ({ statusCode: 404 }) });
+  h.page.onLoad({ token: 'unsharedTOKENxxxxxxxxxxx' });
+  h.page.replay();
+  await h.settle();
+  assert.equal(h.page.data.gone, true);
+  assert.equal(h.page.data.replaying, false);
+  const h2 = await harness('view', { answer: viewAnswer, download: () => ({ statusCode: 404 }) });
+  h2.page.onLoad({ token: 'x' });
+  assert.equal(await h2.page.saveToAlbum(), 'failed');
+  assert.equal(h2.page.data.gone, true, 'a 404 picture');
+  assert.deepEqual(h2.saved, []);
+  h2.page.imageError();
+  assert.equal(h2.page.data.gone, true);
+  const h3 = await harness('view');
+  h3.page.onLoad({ token: '../x' });
+  assert.equal(h3.page.data.gone, true);
+  assert.equal(h3.page.data.src, '');
+  h3.page.replay();
+  assert.deepEqual(h3.requests, []);
+  assert.deepEqual(h3.page.onShareAppMessage({}), { title: '一笔到底', path: '/pages/index/index' });
 });

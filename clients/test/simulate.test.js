@@ -70,6 +70,7 @@ async function phone(srv, user, storage = new Map()) {
     login: (o) => cb(o, sim.login()),
     getUserInfo: (o) => cb(o, sim.getUserInfo()),
     request: (o) => cb(o, sim.request(o)),
+    downloadFile: (o) => cb(o, sim.downloadFile(o)),
     getWindowInfo: () => ({ ...PHONE }),
     getStorageSync: (k) => (storage.has(k) ? JSON.parse(storage.get(k)) : ''),
     setStorageSync: (k, v) => storage.set(k, JSON.stringify(v)),
@@ -204,14 +205,15 @@ test('mini program pages in miniprogram-simulate against a real yibi', { timeout
   draw.instance.onUnload();
   assert.deepEqual([...h.storage.keys()].filter((k) => k.startsWith('yibi.outbox.')), [], 'nothing pending');
 
-  // The gallery lists it, with its thumbnail drawn.
+  // The gallery lists it, with the server's picture as its thumbnail.
   const again = await h.open('gallery');
   await until(() => !again.data.loading, 'the gallery');
-  assert.deepEqual(again.data.paints, [{ id }]);
+  assert.deepEqual(again.data.paints.map((p) => p.id), [id]);
   const tile = again.querySelectorAll('.tile').find((el) => el.dom.getAttribute('data-id') === id);
   assert.ok(tile, 'a tile for the drawing');
-  await until(() => h.canvases['t-' + id], 'the thumbnail');
-  assert.ok(h.canvases['t-' + id].calls.some((c) => c[0] === 'lineTo'), 'the thumbnail replays the drawing');
+  await until(() => again.data.paints[0].src, 'the thumbnail');
+  assert.match(again.data.paints[0].src, /^blob:/, 'the thumbnail is the server picture, downloaded with the session');
+  assert.equal(again.data.paints[0].local, false, 'a saved drawing is not replayed on the device');
   tile.dispatchEvent('tap');
   await until(() => h.navigations.length === 3, 'open');
   assert.equal(h.navigations[2], '/pages/draw/draw?id=' + id);

@@ -15,7 +15,7 @@ const success = (data) => ({ statusCode: 200, data: { code: 0, msg: 'success', d
 // of a non-login route (return undefined for the default); server.loginAnswer
 // likewise for logins. Tokens are tok<n> for the n-th login.
 function fakeWx({ storage = new Map(), loginDelay = 0 } = {}) {
-  const s = { storage, codes: 0, logins: [], requests: [], uploads: [], live: new Set(), answer: () => undefined, loginAnswer: () => undefined };
+  const s = { storage, codes: 0, logins: [], requests: [], uploads: [], downloads: [], files: new Map(), live: new Set(), answer: () => undefined, loginAnswer: () => undefined };
   const later = (fn, ms = 1) => setTimeout(fn, ms);
   function route(o) {
     const path = o.url.slice(BASE.length);
@@ -38,6 +38,7 @@ function fakeWx({ storage = new Map(), loginDelay = 0 } = {}) {
     }
     if (path === '/session/me') return success({ nickName: 'n', avatarUrl: '', hasPhone: false });
     if (path === '/session/phone') return success({ phoneNumber: '13812345678', purePhoneNumber: '13812345678', countryCode: '86', code: o.data.code });
+    if (path.startsWith('/session/paints/image')) return { statusCode: 200, data: { png: true }, header: {} };
     return success({ url: o.url });
   }
   s.wx = {
@@ -54,6 +55,21 @@ function fakeWx({ storage = new Map(), loginDelay = 0 } = {}) {
       const res = route(o);
       later(() => o.success({ statusCode: res.statusCode, data: JSON.stringify(res.data), errMsg: 'uploadFile:ok' }));
     },
+    // wx.downloadFile writes every answer's body to a temporary file; the
+    // fake keeps the files in s.files for getFileSystemManager to read.
+    downloadFile: (o) => {
+      s.downloads.push(o);
+      const res = route(o);
+      if (res instanceof Error) { later(() => o.fail({ errMsg: 'downloadFile:fail ' + res.message })); return; }
+      const file = 'wxfile://tmp_' + s.downloads.length;
+      s.files.set(file, res.statusCode === 200 && res.data.png ? 'PNG' : JSON.stringify(res.data));
+      later(() => o.success({ statusCode: res.statusCode, tempFilePath: file, errMsg: 'downloadFile:ok' }));
+    },
+    getFileSystemManager: () => ({
+      readFile: (o) => later(() => (s.files.has(o.filePath)
+        ? o.success({ data: s.files.get(o.filePath) })
+        : o.fail({ errMsg: 'readFile:fail no such file' }))),
+    }),
     getStorageSync: (k) => (s.storage.has(k) ? s.storage.get(k) : ''),
     setStorageSync: (k, v) => s.storage.set(k, v),
     removeStorageSync: (k) => s.storage.delete(k),
@@ -228,6 +244,50 @@ test('v2: uploadFile carries the token, recovers from expiry, and profile() uses
   const named = await c.profile({ nickName: 'n2' });
   assert.equal(named.nickName, 'n2');
   assert.deepEqual(s.requests.at(-1).data, { nickName: 'n2' });
+});
+
+test('v2: downloadFile carries the token, reads a 401 envelope from the file, logs in again and resends', async () => {
+  const s = fakeWx();
+  const c = s.client();
+  await c.login();
+  s.live.clear(); // the server forgot the session: the image answers 401 ERR_SESSION_EXPIRED, in a file
+  const url = BASE + '/session/paints/image?id=a&w=250';
+  const res = await c.downloadFileAsync({ url, header: { 'If-None-Match': '"e1"' } });
+  assert.equal(res.statusCode, 200);
+  assert.equal(s.files.get(res.tempFilePath), 'PNG');
+  assert.deepEqual(s.downloads.map((d) => d.header.Authorization), ['Bearer tok1', 'Bearer tok2']);
+  assert.equal(s.downloads[1].header['If-None-Match'], '"e1"', 'the caller\'s headers are kept');
+  assert.equal(s.downloads[1].url, url);
+  assert.deepEqual(s.logins, ['code1', 'code2']);
+  assert.equal(c.token(), 'tok2');
+});
+
+test('v2: downloadFile gives up after 3 re-logins; other answers go to the caller as they are', async () => {
+  const s = fakeWx();
+  s.answer = (o) => (o.url.includes('/image') ? envelope('ERR_SESSION_EXPIRED', 401) : undefined);
+  const c = s.client();
+  await assert.rejects(c.downloadFileAsync({ url: BASE + '/session/paints/image?id=a' }), (err) => {
+    assert.equal(err.type, 'ERR_SESSION');
+    assert.equal(err.reason, 'ERR_SESSION_EXPIRED');
+    assert.equal(err.statusCode, 401);
+    return true;
+  });
+  assert.equal(s.downloads.length, 4);
+  s.answer = () => ({ statusCode: 404, data: { code: -1, msg: 'fail', error: { reason: 'not found' } }, header: {} });
+  const res = await c.downloadFileAsync({ url: BASE + '/session/paints/image?id=gone' });
+  assert.equal(res.statusCode, 404);
+  assert.deepEqual(res.data.error, { reason: 'not found' }, 'the error body is read from the file');
+  s.answer = () => ({ statusCode: 304, data: {}, header: {} });
+  assert.equal((await c.downloadFileAsync({ url: BASE + '/session/paints/image?id=a' })).statusCode, 304);
+  s.answer = () => new Error('offline');
+  await assert.rejects(c.downloadFileAsync({ url: BASE + '/session/paints/image?id=a' }), { type: 'ERR_REQUEST_FAILED' });
+  // With callbacks, as wx.downloadFile.
+  s.answer = () => undefined;
+  const got = await new Promise((resolve) => {
+    const seen = [];
+    c.downloadFile({ url: BASE + '/session/paints/image?id=a', success: (r) => seen.push(r.statusCode), complete: () => resolve(seen) });
+  });
+  assert.deepEqual(got, [200]);
 });
 
 test('v2: uploadFile with callbacks: success then complete', async () => {

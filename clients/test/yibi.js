@@ -88,4 +88,33 @@ async function startYibi(t) {
   return { url, logs };
 }
 
-export { startYibi, required };
+const CHROMIUM = process.env.YIBI_CHROMIUM || '/usr/bin/chromium';
+const OUT = path.join(import.meta.dirname, '..', 'test-output');
+
+/**
+ * startBrowser starts yibi (startYibi) and a headless Chromium
+ * ($YIBI_CHROMIUM or /usr/bin/chromium, driven by playwright-core) for
+ * test t, both stopped when t ends, and makes clients/test-output/ for
+ * screenshots. Returns {srv, browser} or null after skipping t (no
+ * Chromium, no yibi), unless YIBI_REQUIRE_SERVICES=1.
+ */
+async function startBrowser(t) {
+  if (!fs.existsSync(CHROMIUM)) {
+    const msg = `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) or set YIBI_CHROMIUM`;
+    if (required) throw new Error(msg + ' (YIBI_REQUIRE_SERVICES=1)');
+    t.skip(msg);
+    return null;
+  }
+  const srv = await startYibi(t);
+  if (!srv) return null;
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  t.after(() => browser.close());
+  fs.mkdirSync(OUT, { recursive: true });
+  return { srv, browser };
+}
+
+export { startYibi, startBrowser, required };

@@ -9,6 +9,7 @@ import { Drawing, ink } from '../miniprogram/lib/drawing.js';
 import { createOutbox, localStorageOf } from '../miniprogram/lib/outbox.js';
 import { appendSender } from '../miniprogram/lib/sync.js';
 import { createSimPlatform, listUsers } from './simplatform.js';
+import { createPictures } from './pictures.js';
 import { t, localize } from './text.js';
 
 const BASE = document.querySelector('meta[name="yibi-route-base"]')?.content || '/applet';
@@ -28,6 +29,10 @@ let platform = null; // the simulator's wx for the current user (chooseAvatar, g
 let outbox = null;
 let paints = new Map(); // id -> actions array, as last listed or drawn
 let listed = new Map(); // id -> {acked, rev}: the server's copy as last listed
+// pictures: the current user's server-drawn thumbnails and PNGs (web/pictures.js).
+let pictures = null;
+// THUMB_PX: thumbnails are fetched at twice the tile's CSS width (sharp on 2× screens).
+const THUMB_PX = Math.round(WIDTH * actions.THUMBNAIL_SCALE * 2);
 
 function setState(id, text, isError = false) {
   const el = tid(id);
@@ -73,6 +78,8 @@ function useUser(name) {
     onLogin: (d) => { if (client === own) { showProfile(d.user); if (d.isNew) openProfileForm(); } },
   });
   client = own;
+  if (pictures) pictures.close();
+  pictures = createPictures({ client: own, base: BASE });
   outbox = createOutbox({
     storage: localStorageOf(localStorage),
     prefix: `yibi.outbox.${name}.`,
@@ -312,6 +319,8 @@ tid('logout').addEventListener('click', async () => {
   localStorage.removeItem(USER_KEY);
   user = null;
   client = null;
+  if (pictures) pictures.close();
+  pictures = null;
   tid('profile-form').hidden = true;
   if (location.hash === '#/users') route();
   else location.hash = '#/users';
@@ -326,9 +335,7 @@ function tile(id, acts) {
   open.href = '#/draw/' + id;
   open.className = 'open';
   open.setAttribute('aria-label', t('open'));
-  const canvas = document.createElement('canvas');
-  canvas.dataset.testid = 'thumb';
-  open.append(canvas);
+  open.append(thumbnail(id, acts));
   const del = document.createElement('button');
   del.className = 'delete';
   del.dataset.testid = 'delete-paint';
@@ -342,10 +349,29 @@ function tile(id, acts) {
   open.addEventListener('click', (e) => { if (timer === -1) { e.preventDefault(); timer = 0; } });
   open.addEventListener('contextmenu', (e) => e.preventDefault());
   el.append(open, del);
+  return el;
+}
+
+// thumbnail is the server's picture of a saved paint, or the drawing
+// replayed here when the server has not got its latest strokes yet (in
+// the outbox) or cannot give a picture.
+function thumbnail(id, acts) {
+  if (outbox.pending(id)) return replayed(acts);
+  const img = document.createElement('img');
+  img.dataset.testid = 'thumb';
+  img.alt = '';
+  img.draggable = false; // a long press deletes; a drag must not start instead
+  pictures.url(id, THUMB_PX).then((src) => { img.src = src; }, () => img.replaceWith(replayed(acts)));
+  return img;
+}
+
+function replayed(acts) {
+  const canvas = document.createElement('canvas');
+  canvas.dataset.testid = 'thumb';
   const s = actions.THUMBNAIL_SCALE;
   const ctx = sizeCanvas(canvas, WIDTH * s, HEIGHT * s, 1);
   actions.replay(ctx, acts, { scale: actions.scaleFor(WIDTH * s) });
-  return el;
+  return canvas;
 }
 
 function ask(text, ok = t('delete')) {
@@ -378,6 +404,7 @@ async function confirmDelete(id, el) {
     await api('delete', { id });
     outbox.drop(id);
     outbox.retryAll(); // room freed: drawings refused for the quota may fit now
+    pictures.forget(id);
     paints.delete(id);
     el.remove();
     if (!paints.size) setState('gallery-state', t('noPaints'));
@@ -467,6 +494,7 @@ function layoutBoard() {
 async function showDraw(id) {
   show('draw');
   setSaveState('');
+  showShare(null);
   drawing = { id, model: new Drawing(), ctx: null, points: null };
   showEditState();
   board.classList.add('loading');
@@ -576,6 +604,53 @@ function showSaveState(state) {
   else if (state === 'full') setSaveState('refusedFull');
   else setSaveState(state);
 }
+
+// ---- share and download (the server's pictures)
+
+// showShare shows a share link (with Unshare), a note, or nothing.
+function showShare(link, note = '', isError = false) {
+  tid('share-state').hidden = !link && !note;
+  tid('share-state').classList.toggle('error', isError);
+  tid('share-note').textContent = note;
+  const a = tid('share-link');
+  a.hidden = !link;
+  a.textContent = link || '';
+  if (link) a.href = link;
+  else a.removeAttribute('href');
+  tid('unshare').hidden = !link;
+}
+
+tid('share').addEventListener('click', async () => {
+  if (!drawing) return;
+  const { id } = drawing;
+  try {
+    const { url } = await pictures.share(id);
+    let copied = true;
+    try { await navigator.clipboard.writeText(url); } catch { copied = false; }
+    if (drawing && drawing.id === id) showShare(url, t(copied ? 'linkCopied' : 'linkShown'));
+  } catch (err) {
+    showShare(null, t('shareFailed', describe(err)), true);
+  }
+});
+
+tid('unshare').addEventListener('click', async () => {
+  if (!drawing) return;
+  try {
+    await pictures.unshare(drawing.id);
+    showShare(null, t('unshared'));
+  } catch (err) {
+    showShare(null, t('shareFailed', describe(err)), true);
+  }
+});
+
+tid('download').addEventListener('click', async () => {
+  if (!drawing) return;
+  try {
+    await pictures.download(drawing.id);
+  } catch (err) {
+    showShare(null, t('downloadFailed', describe(err)), true);
+  }
+});
 
 window.addEventListener('hashchange', route);
 window.addEventListener('unhandledrejection', (e) => {

@@ -6,7 +6,8 @@
  * option and answer shapes. For v2 it also plays the rest of wx a profile
  * needs: chooseAvatar() (<button open-type="chooseAvatar">) gives the
  * simulator's avatar of the user as a temporary file, uploadFile() sends
- * such a file as wx.uploadFile does (multipart), getPhoneNumber() is the
+ * such a file as wx.uploadFile does (multipart), downloadFile() is
+ * wx.downloadFile (a blob: URL as the temporary file), getPhoneNumber() is the
  * getPhoneNumber button (POST /wechat/sim/phonenumber), and storage is
  * localStorage (memory in Node), per user. The browser app's own (the mini
  * program logs in through WeChat); the Node tests import it too. An ES module.
@@ -137,6 +138,36 @@ export function createSimPlatform(opts) {
       });
   }
 
+  // downloadFile: wx.downloadFile on fetch. A 200 answer's body becomes a
+  // temporary file, a blob: URL (the caller revokes it when done with it;
+  // blob is the body itself); any other answer's body is read into data
+  // (JSON parsed) as wxPlatform does, so the SDK sees a session envelope.
+  // Resolves {statusCode, tempFilePath?, blob?, data?, header}. Sent with
+  // cache: 'no-store': the caller's If-None-Match is answered by the
+  // server (304), not by the browser's cache.
+  function downloadFile(o) {
+    var header = {};
+    for (var h in o.header || {}) header[h] = o.header[h];
+    return Promise.resolve()
+      .then(function () { return doFetch(abs(o.url), { headers: header, cache: 'no-store' }); })
+      .then(function (res) {
+        var h = {};
+        res.headers.forEach(function (v, n) { h[n] = v; });
+        if (res.status === 200) {
+          return res.blob().then(function (blob) {
+            return { statusCode: 200, tempFilePath: URL.createObjectURL(blob), blob: blob, header: h, errMsg: 'downloadFile:ok' };
+          });
+        }
+        return res.text().then(function (text) {
+          var data = text;
+          try { data = JSON.parse(text); } catch (e) { data = text; }
+          return { statusCode: res.status, data: data, header: h, errMsg: 'downloadFile:ok' };
+        });
+      }, function (e) {
+        throw { errMsg: 'downloadFile:fail ' + (e && e.message ? e.message : String(e)) };
+      });
+  }
+
   return {
     user: opts.user,
     login: function () { return sim('/sim/login', 'login'); },
@@ -144,6 +175,7 @@ export function createSimPlatform(opts) {
     getPhoneNumber: function () { return sim('/sim/phonenumber', 'getPhoneNumber'); },
     chooseAvatar: chooseAvatar,
     uploadFile: uploadFile,
+    downloadFile: downloadFile,
     storage: userStorage(opts.storage, 'wxsim.' + opts.user + '.'),
     request: request
   };

@@ -55,6 +55,14 @@ const zh = {
   errLogin: '登录失败',
   errUnknown: '未知错误',
   crashed: (why) => `出错了：${why}`,
+  share: '分享',
+  downloadPng: '下载 PNG',
+  unshare: '取消分享',
+  linkCopied: '链接已复制：',
+  linkShown: '分享链接：',
+  unshared: '已取消分享：链接不再可用。',
+  shareFailed: (why) => `分享失败：${why}。`,
+  downloadFailed: (why) => `下载失败：${why}。`,
 };
 
 const en = {
@@ -111,6 +119,14 @@ const en = {
   errLogin: 'login failed',
   errUnknown: 'unknown error',
   crashed: (why) => `Something went wrong: ${why}`,
+  share: 'Share',
+  downloadPng: 'Download PNG',
+  unshare: 'Unshare',
+  linkCopied: 'Link copied: ',
+  linkShown: 'Share link: ',
+  unshared: 'Unshared: the link no longer works.',
+  shareFailed: (why) => `Could not share: ${why}.`,
+  downloadFailed: (why) => `Could not download: ${why}.`,
 };
 
 /** lang picks 'en' when the browser's first language is English, else 'zh'. */

@@ -109,6 +109,31 @@ export interface UploadResponse {
   errMsg?: string;
 }
 
+/** wx.downloadFile's options (the token header is added), plus its callbacks. */
+export interface DownloadFileOptions {
+  url: string;
+  header?: Record<string, string>;
+  timeout?: number;
+  success?: (res: DownloadResponse) => void;
+  fail?: (err: WxSessionError) => void;
+  complete?: () => void;
+  [key: string]: unknown;
+}
+
+/**
+ * wx.downloadFile's answer: the body in a temporary file, whatever the
+ * status. For a status other than 200 and 304, data is the body read back
+ * (parsed when it is JSON) where the platform can read it.
+ */
+export interface DownloadResponse {
+  statusCode: number;
+  tempFilePath?: string;
+  /** Response headers, where the platform gives them (the simulator platform does). */
+  header?: Record<string, string>;
+  data?: unknown;
+  errMsg?: string;
+}
+
 /** What a v2 client needs from its runtime: no getUserInfo. */
 export interface V2Platform {
   /** wx.login: resolves with the login code. */
@@ -117,6 +142,8 @@ export interface V2Platform {
   request(options: Omit<RequestOptions, 'success' | 'fail' | 'complete'> & { header: Record<string, string> }): Promise<Response>;
   /** wx.uploadFile, for uploadFile and profile({avatar}). */
   uploadFile?(options: Omit<UploadFileOptions, 'success' | 'fail' | 'complete'> & { header: Record<string, string> }): Promise<UploadResponse>;
+  /** wx.downloadFile, for downloadFile (pictures of paints). */
+  downloadFile?(options: Omit<DownloadFileOptions, 'success' | 'fail' | 'complete'> & { header: Record<string, string> }): Promise<DownloadResponse>;
   /** Where the token is kept when ClientOptions gives none (wx storage in wxPlatform). */
   storage?: Storage;
 }
@@ -169,6 +196,9 @@ export interface V2Client {
   /** wx.uploadFile with the token, logging in and resending like request. */
   uploadFile(options: UploadFileOptions): void;
   uploadFileAsync(options: Omit<UploadFileOptions, 'success' | 'fail' | 'complete'>): Promise<UploadResponse>;
+  /** wx.downloadFile with the token, logging in and resending like request (e.g. {base}/session/paints/image). */
+  downloadFile(options: DownloadFileOptions): void;
+  downloadFileAsync(options: Omit<DownloadFileOptions, 'success' | 'fail' | 'complete'>): Promise<DownloadResponse>;
   /** Logs in now (wx.login, POST {base}/session/login), sharing a login already in flight. */
   login(): Promise<LoginResult>;
   /** POST {base}/session/logout (all: every session of the user, v1 too); the token is forgotten even if that fails. */
@@ -211,6 +241,9 @@ export interface WxLike {
   getUserInfo(options: { success?: (res: any) => void; fail?: (err: any) => void }): unknown;
   request(options: any): unknown;
   uploadFile?(options: any): unknown;
+  downloadFile?(options: any): unknown;
+  /** Reads the body of a failed download (its session envelope). */
+  getFileSystemManager?(): { readFile(options: any): void };
   getStorageSync?(key: string): any;
   setStorageSync?(key: string, data: any): void;
   removeStorageSync?(key: string): void;
@@ -219,6 +252,7 @@ export interface WxLike {
 /** wxPlatform's answer: a platform for both protocols. */
 export interface WxPlatform extends Platform {
   uploadFile(options: Omit<UploadFileOptions, 'success' | 'fail' | 'complete'> & { header: Record<string, string> }): Promise<UploadResponse>;
+  downloadFile(options: Omit<DownloadFileOptions, 'success' | 'fail' | 'complete'> & { header: Record<string, string> }): Promise<DownloadResponse>;
   storage: Storage;
 }
 

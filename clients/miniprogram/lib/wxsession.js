@@ -159,8 +159,8 @@ function withCallbacks(async) {
  *   Promise<{statusCode, data, header}> (rejects on network failure) }.
  * opts.maxRetries: re-logins allowed per request (default 3).
  * opts.protocol: 'v1' (default) or 'v2'. A v2 platform needs login and
- *   request, and uploadFile and storage ({get, set, remove}, synchronous)
- *   to upload and to keep the token; opts.base is the server's URL and
+ *   request, and uploadFile, downloadFile and storage ({get, set, remove},
+ *   synchronous) to upload, download and keep the token; opts.base is the server's URL and
  *   route base path (default '/applet'), opts.storage / opts.storageKey
  *   (default 'wxsession.token') where the token lives, opts.onLogin(answer)
  *   runs after every login with {token, expiresIn, isNew, user}.
@@ -368,6 +368,11 @@ function createV2Client(opts) {
     return platform.uploadFile(o);
   }
 
+  function downloadFile(o) {
+    if (typeof platform.downloadFile !== 'function') throw new TypeError('wxsession: the platform has no downloadFile');
+    return platform.downloadFile(o);
+  }
+
   // login: wx.login, then POST {base}/session/login {code}. Concurrent
   // callers share one; the token is stored before anyone resumes.
   function login() {
@@ -430,6 +435,11 @@ function createV2Client(opts) {
 
   function requestAsync(options) { return authorized(request, options); }
   function uploadFileAsync(options) { return authorized(uploadFile, options); }
+  // downloadFileAsync: wx.downloadFile with the token and the same
+  // recovery. The platform reads the body of an answer that is not 200 or
+  // 304 into data (wx.downloadFile writes it to a file), so the session
+  // envelope of a 401 is seen as it is for request.
+  function downloadFileAsync(options) { return authorized(downloadFile, options); }
 
   function postJSON(name, data) {
     return requestAsync({ url: url(name), method: 'POST', header: { 'content-type': 'application/json' }, data: data })
@@ -442,6 +452,8 @@ function createV2Client(opts) {
     requestAsync: requestAsync,
     uploadFile: withCallbacks(uploadFileAsync),
     uploadFileAsync: uploadFileAsync,
+    downloadFile: withCallbacks(downloadFileAsync),
+    downloadFileAsync: downloadFileAsync,
     login: login,
     /** logout ends the session on the server ({all: true}: every session of the user) and forgets the token. */
     logout: function (o) {
@@ -491,6 +503,28 @@ function wxPlatform(wx) {
     getUserInfo: function () { return call('getUserInfo', {}); },
     request: function (opts) { return call('request', opts); },
     uploadFile: function (opts) { return call('uploadFile', opts); },
+    // downloadFile: wx.downloadFile, whose answer is a file whatever the
+    // status; for an answer that is not 200 or 304 the file (a small JSON
+    // error) is read into data, so the SDK sees a session envelope.
+    downloadFile: function (opts) {
+      return call('downloadFile', opts).then(function (res) {
+        if (!res || res.statusCode === 200 || res.statusCode === 304 || !res.tempFilePath ||
+            typeof wx.getFileSystemManager !== 'function') return res;
+        return new Promise(function (resolve) {
+          wx.getFileSystemManager().readFile({
+            filePath: res.tempFilePath,
+            encoding: 'utf8',
+            success: function (r) {
+              var data = r.data;
+              try { data = JSON.parse(data); } catch (e) { /* not JSON: kept as text */ }
+              res.data = data;
+              resolve(res);
+            },
+            fail: function () { resolve(res); }
+          });
+        });
+      });
+    },
     // wx storage: it survives an app restart, so a v2 token does too.
     storage: {
       get: function (k) { return wx.getStorageSync(k); },

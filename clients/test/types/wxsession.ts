@@ -40,7 +40,7 @@ export { save, code, magic, header };
 // v2: wx.login alone, a bearer token kept in wx storage.
 import {
   configure, getClient, ERR_SESSION_KEY_STALE, ERR_API, DEFAULT_STORAGE_KEY,
-  type V2Client, type LoginResult, type Profile, type PhoneNumber, type UploadResponse, type WxPlatform,
+  type V2Client, type LoginResult, type Profile, type PhoneNumber, type UploadResponse, type DownloadResponse, type WxPlatform,
 } from '../../miniprogram/lib/wxsession.js';
 
 const wxp: WxPlatform = wxPlatform(wx);
@@ -60,9 +60,10 @@ async function v2Flow(): Promise<string> {
   const phone: PhoneNumber = await v2.bindPhone('code');
   const steps = await v2.decrypt<{ stepInfoList: { step: number }[] }>({ encryptedData: 'e', iv: 'i' });
   const up: UploadResponse = await v2.uploadFileAsync({ url: '/applet/session/profile', filePath: 'f', name: 'avatar', formData: { nickName: 'n' } });
+  const pic: DownloadResponse = await v2.downloadFileAsync({ url: '/applet/session/paints/image?id=a&w=250', header: { 'If-None-Match': '"e"' } });
   await v2.logout({ all: true });
   const t: string | null = v2.token();
-  return [l.token, l.expiresIn, me.hasPhone, p.avatarUrl, phone.purePhoneNumber, steps.stepInfoList.length, up.data, t].join();
+  return [l.token, l.expiresIn, me.hasPhone, p.avatarUrl, phone.purePhoneNumber, steps.stepInfoList.length, up.data, pic.statusCode, pic.tempFilePath, t].join();
 }
 
 v2.request<Envelope>({
@@ -70,6 +71,7 @@ v2.request<Envelope>({
   success(res) { console.log(res.data.code); },
   fail(err) { if (err.reason === ERR_SESSION_KEY_STALE || err.type === ERR_API) v2.clear(); },
 });
+v2.downloadFile({ url: '/d', success(res: DownloadResponse) { console.log(res.statusCode, res.tempFilePath); } });
 v2.uploadFile({ url: '/u', filePath: 'f', name: 'avatar', success(res: UploadResponse) { console.log(res.data.length); } });
 
 configure({ protocol: 'v2', base: 'https://example.com/applet' });

@@ -5,6 +5,8 @@
 // new actions and keeps them on the device until the server has them.
 import { PALETTE, WIDTHS, LINE_WIDTH, SPACE, replay, drawSegment } from '../../lib/actions.js';
 import { Drawing, ink } from '../../lib/drawing.js';
+import wxsession from '../../lib/wxsession.js';
+import { shareMessage, saveDrawing } from '../../utils/pictures.js';
 
 // uuid makes a paint id (RFC 4122 version 4 layout).
 function uuid() {
@@ -164,6 +166,17 @@ Page({
     getApp().globalData.paints[this.paintId] = this.drawing.actions;
     this.showTools();
     getApp().outbox().put(this.paintId, this.drawing.actions, this.acked);
+  },
+
+  // onShareAppMessage: a card with the server's picture that opens the
+  // read-only view page (utils/pictures.js); the 分享 button and the menu.
+  onShareAppMessage() {
+    return shareMessage(wxsession.getClient(), getApp(), this.paintId);
+  },
+
+  // saveToAlbum: 保存到相册, the server's picture at 750 px.
+  saveToAlbum() {
+    return saveDrawing(wx, wxsession.getClient(), getApp(), this.paintId);
   },
 
   // showSave shows the outbox's state; while strokes are not saved yet,

@@ -1,8 +1,17 @@
-// The gallery: the user's drawings as thumbnails (the 375 × 500 drawing
-// space scaled to the tile), a "+" tile for a new drawing, long press to
-// delete.
+// The gallery: the user's drawings as thumbnails, a "+" tile for a new
+// drawing, long press to delete. A thumbnail is the server's picture of
+// the paint (wx.downloadFile with the session token, its temporary file
+// in an <image>); a drawing whose latest strokes the server has not got
+// yet (in the outbox), or whose picture cannot be had, is replayed on a
+// <canvas> here instead.
 import wxsession from '../../lib/wxsession.js';
 import actions from '../../lib/actions.js';
+import { downloadPicture, thumbnailWidth } from '../../utils/pictures.js';
+
+// TILE_RPX: a tile's width (gallery.wxss).
+const TILE_RPX = 230;
+// DOWNLOADS: thumbnails downloaded at once (wx allows 10 transfers in all).
+const DOWNLOADS = 4;
 
 function pixelRatio() {
   const info = wx.getWindowInfo ? wx.getWindowInfo() : wx.getSystemInfoSync();
@@ -13,7 +22,7 @@ Page({
   data: {
     // The v2 profile: {nickName, avatar (loadable by <image>)}; null until /session/me answers.
     profile: null,
-    paints: [], // [{id}]
+    paints: [], // [{id, src (the picture's temporary file, '' until it came), local (replayed here)}]
     loading: true,
     error: '',
   },
@@ -56,14 +65,18 @@ Page({
         body.data.forEach((p) => { paints[p.id] = actions.parse(p.actions); revs[p.id] = p.rev; });
         // Drawings with edits not yet saved show as drawn on this device.
         const outbox = app.outbox();
-        const list = body.data.map((p) => ({ id: p.id }));
+        const list = body.data.map((p) => ({ id: p.id, src: '', local: false }));
         outbox.ids().forEach((id) => {
-          if (!paints[id]) list.push({ id });
+          if (!paints[id]) list.push({ id, src: '', local: true });
           paints[id] = outbox.actions(id);
         });
+        list.forEach((p) => { if (outbox.pending(p.id)) p.local = true; });
         app.globalData.paints = paints;
         app.globalData.revs = revs;
-        this.setData({ loading: false, paints: list }, () => this.drawThumbnails());
+        this.setData({ loading: false, paints: list }, () => {
+          this.drawThumbnails();
+          this.downloadThumbnails();
+        });
       },
       fail: () => this.setData({ loading: false, error: '网络错误，下拉重试' }),
     });
@@ -74,11 +87,33 @@ Page({
     wx.stopPullDownRefresh();
   },
 
-  // drawThumbnails replays every paint onto its <canvas type="2d">, scaled to the tile.
-  drawThumbnails() {
+  // downloadThumbnails gets the server's picture of every paint not
+  // replayed here, DOWNLOADS at a time; one that fails is replayed instead.
+  downloadThumbnails() {
+    const app = getApp();
+    const client = wxsession.getClient();
+    const w = thumbnailWidth(wx, TILE_RPX);
+    const queue = this.data.paints.filter((p) => !p.local && !p.src).map((p) => p.id);
+    const update = (id, change) => {
+      this.setData({ paints: this.data.paints.map((p) => (p.id === id ? Object.assign({}, p, change) : p)) },
+        () => { if (change.local) this.drawThumbnails([id]); });
+    };
+    const next = () => {
+      const id = queue.shift();
+      if (!id) return Promise.resolve();
+      return downloadPicture(client, app, id, w)
+        .then((src) => update(id, { src }), () => update(id, { local: true }))
+        .then(next);
+    };
+    for (let i = 0; i < DOWNLOADS; i++) next();
+  },
+
+  // drawThumbnails replays the paints shown as canvases (ids, or every
+  // local one) onto their <canvas type="2d">, scaled to the tile.
+  drawThumbnails(ids) {
     const paints = getApp().globalData.paints;
     const dpr = pixelRatio();
-    this.data.paints.forEach(({ id }) => {
+    this.data.paints.filter((p) => p.local && (!ids || ids.indexOf(p.id) >= 0)).forEach(({ id }) => {
       wx.createSelectorQuery().in(this)
         .select('#t-' + id)
         .fields({ node: true, size: true })
