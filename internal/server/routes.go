@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"path/filepath"
 	"strings"
 
 	"github.com/yibi/yibi/clients"
@@ -104,7 +105,10 @@ func (s *Server) exchanger() wxsession.Exchanger {
 		return &wechat.Client{AppID: cfg.AppID, Secret: cfg.AppSecret, BaseURL: cfg.WeChatAPIURL, HTTPClient: wechatHTTPClient()}
 	}
 	appID, secret := s.app()
-	s.sim = wechatsim.New(wechatsim.Config{Apps: map[string]string{appID: secret}})
+	// The people who logged in are listed again after a restart (the
+	// browser app offers them), from a file beside the SQLite database.
+	s.sim = wechatsim.New(wechatsim.Config{Apps: map[string]string{appID: secret},
+		UsersFile: filepath.Join(cfg.DataDir, "simulator-users.json")})
 	s.log.Warn("development mode: logins are checked by the built-in WeChat simulator, not by WeChat; do not use in production",
 		"reason", why, "simulator", SimulatorPath+"/", "app_id", appID)
 	return s.sim.Exchanger(appID, secret)

@@ -46,6 +46,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -91,6 +92,11 @@ type Config struct {
 	RateLimit int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// UsersFile, when set, keeps the list of GET /sim/users in that JSON
+	// file, so a development server lists its people again after a
+	// restart. Empty = in memory only. A file that cannot be read or
+	// written leaves the list in memory: it is a convenience, not data.
+	UsersFile string
 }
 
 // Sim is the simulator. It is safe for concurrent use.
@@ -109,6 +115,11 @@ type Sim struct {
 	tokens     map[string]tokenInfo // every access token still known
 	phoneCodes map[string]*phoneCode
 	stats      Stats
+
+	// roster is what GET /sim/users lists: users who logged in without
+	// unlisted, with their last login; kept in cfg.UsersFile.
+	roster map[appUser]time.Time
+	saving sync.Mutex // one write of cfg.UsersFile at a time
 }
 
 type appUser struct{ app, user string }
@@ -123,9 +134,6 @@ type loginCode struct {
 type userState struct {
 	sessionKey string
 	lastLogin  time.Time
-	// unlisted users (a load generator's) are left out of GET /sim/users,
-	// which the browser app shows as the people to log in as.
-	unlisted bool
 }
 
 type window struct {
@@ -147,6 +155,48 @@ func New(cfg Config) *Sim {
 	return &Sim{
 		cfg: cfg, codes: map[string]*loginCode{}, users: map[appUser]*userState{}, openIDs: map[string]appUser{},
 		rate: map[string]*window{}, apps: map[string]*appTokens{}, tokens: map[string]tokenInfo{}, phoneCodes: map[string]*phoneCode{},
+		roster: loadRoster(cfg.UsersFile),
+	}
+}
+
+// loadRoster reads a UsersFile; a missing or unreadable one is an empty
+// list.
+func loadRoster(file string) map[appUser]time.Time {
+	roster := map[appUser]time.Time{}
+	if file == "" {
+		return roster
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return roster
+	}
+	var list []User
+	if json.Unmarshal(b, &list) != nil {
+		return roster
+	}
+	for _, u := range list {
+		if validUser(u.User) && u.AppID != "" {
+			roster[appUser{u.AppID, u.User}] = u.LastLogin
+		}
+	}
+	return roster
+}
+
+// saveRoster writes the roster to cfg.UsersFile (through a temporary
+// file, so a crash leaves the old list or the new one).
+func (s *Sim) saveRoster() {
+	if s.cfg.UsersFile == "" {
+		return
+	}
+	s.saving.Lock()
+	defer s.saving.Unlock()
+	b, err := json.Marshal(s.Users(""))
+	if err != nil {
+		return
+	}
+	tmp := s.cfg.UsersFile + ".tmp"
+	if os.WriteFile(tmp, b, 0o600) == nil {
+		_ = os.Rename(tmp, s.cfg.UsersFile)
 	}
 }
 
@@ -215,8 +265,15 @@ func validUser(user string) bool {
 }
 
 // Login is wx.login for user of appID ("" = the only app): it returns a
-// new one-time code and gives the user a new session_key.
+// new one-time code and gives the user a new session_key. The user is
+// listed by Users (and kept in Config.UsersFile).
 func (s *Sim) Login(appID, user string) (string, error) {
+	return s.login(appID, user, true)
+}
+
+// login is Login; listed false leaves the user out of Users (a load
+// generator's users, which would bury the people of a development server).
+func (s *Sim) login(appID, user string, listed bool) (string, error) {
 	app, err := s.resolveApp(appID)
 	if err != nil {
 		return "", err
@@ -227,28 +284,23 @@ func (s *Sim) Login(appID, user string) (string, error) {
 	now := s.cfg.Now()
 	key := newSessionKey()
 	code := randomToken(24)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sweep(now)
 	au := appUser{app, user}
+	s.mu.Lock()
+	s.sweep(now)
 	s.codes[code] = &loginCode{appUser: au, sessionKey: key, issued: now}
 	s.users[au] = &userState{sessionKey: key, lastLogin: now}
 	s.openIDs[OpenID(app, user)] = au
-	return code, nil
-}
-
-// unlist leaves user of app out of Users until it logs in again without
-// unlisted.
-func (s *Sim) unlist(appID, user string) {
-	app, err := s.resolveApp(appID)
-	if err != nil {
-		return
-	}
-	s.mu.Lock()
-	if st, ok := s.users[appUser{app, user}]; ok {
-		st.unlisted = true
+	_, wasListed := s.roster[au]
+	if listed {
+		s.roster[au] = now
+	} else {
+		delete(s.roster, au)
 	}
 	s.mu.Unlock()
+	if listed || wasListed {
+		s.saveRoster()
+	}
+	return code, nil
 }
 
 // sweep forgets codes that can no longer be exchanged, at most once per
@@ -385,9 +437,9 @@ type User struct {
 func (s *Sim) Users(appID string) []User {
 	s.mu.Lock()
 	var out []User
-	for au, st := range s.users {
-		if (appID == "" || au.app == appID) && !st.unlisted {
-			out = append(out, User{AppID: au.app, User: au.user, OpenID: OpenID(au.app, au.user), NickName: profile(au.user).NickName, LastLogin: st.lastLogin})
+	for au, last := range s.roster {
+		if appID == "" || au.app == appID {
+			out = append(out, User{AppID: au.app, User: au.user, OpenID: OpenID(au.app, au.user), NickName: profile(au.user).NickName, LastLogin: last})
 		}
 	}
 	s.mu.Unlock()
@@ -420,10 +472,8 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveExchange(w, r)
 	case "/sim/login":
 		s.serveClient(w, r, "login", func(app, user string) (any, error) {
-			code, err := s.Login(app, user) // lists the user again
-			if err == nil && (r.PostForm.Get("unlisted") == "1" || r.URL.Query().Get("unlisted") == "1") {
-				s.unlist(app, user)
-			}
+			unlisted := r.PostForm.Get("unlisted") == "1" || r.URL.Query().Get("unlisted") == "1"
+			code, err := s.login(app, user, !unlisted)
 			return map[string]string{"errMsg": "login:ok", "code": code}, err
 		})
 	case "/sim/userinfo":
