@@ -190,6 +190,11 @@ func TestRestartKeepsPaints(t *testing.T) {
 	}
 
 	s2 := start(t, cfg, logger)
+	// The simulator's people are listed again (the browser app offers them).
+	users := do(t, "GET", s2.URL()+SimulatorPath+"/sim/users", nil, "", nil)
+	if !strings.Contains(string(users.body), `"user":"restart"`) {
+		t.Errorf("simulator users after restart: got %v, want the user who logged in before", users)
+	}
 	// Memory sessions are gone with the process: the same user logs in
 	// again (same openId) and finds the paint.
 	c2 := newClient(t, s2.URL(), "/applet", devSim(s2.URL()), "restart")
