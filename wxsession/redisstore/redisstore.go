@@ -218,20 +218,24 @@ func cloneSession(sess wxsession.Session) wxsession.Session {
 // cachedGet reads the string value of key, decoded, through the local
 // cache (see cachedRead).
 func cachedGet[V any](ctx context.Context, s *Store, key string, decode func([]byte) (V, error), clone func(V) V) (V, bool, error) {
+	answer := func(get *redis.StringCmd) (V, bool, error) {
+		var zero V
+		b, err := get.Bytes()
+		if errors.Is(err, redis.Nil) {
+			return zero, false, nil
+		}
+		if err != nil {
+			return zero, false, unavailable("get", err)
+		}
+		v, err := decode(b)
+		return v, err == nil, err
+	}
+	if s.cache == nil { // Cluster, or no cache: one GET, no pipeline
+		return answer(s.client.Get(ctx, key))
+	}
 	return cachedRead(ctx, s, key, func(p redis.Pipeliner) func() (V, bool, error) {
 		get := p.Get(ctx, key)
-		return func() (V, bool, error) {
-			var zero V
-			b, err := get.Bytes()
-			if errors.Is(err, redis.Nil) {
-				return zero, false, nil
-			}
-			if err != nil {
-				return zero, false, unavailable("get", err)
-			}
-			v, err := decode(b)
-			return v, err == nil, err
-		}
+		return func() (V, bool, error) { return answer(get) }
 	}, clone)
 }
 
