@@ -602,6 +602,12 @@ func TestSessionCache(t *testing.T) {
 	}
 
 	r.Stop()
+	// The store drops its cache as soon as it reads the tracking
+	// connection's close (or misses a PONG for 2 s): a request racing that
+	// read may still be served; none after it.
+	waitFor(t, 3*time.Second, "a 503 once the store has seen Redis go", func() bool {
+		return c.call("GET", "list", "", nil).status == http.StatusServiceUnavailable
+	})
 	wantSessionError(t, "list with Redis down and the session cached",
 		timed(t, "list", func() answer { return c.call("GET", "list", "", nil) }), 503, "")
 }

@@ -114,10 +114,11 @@ func (t *tracker) run() {
 	}
 }
 
-// down turns the cache off and empties it.
+// down turns the cache off and empties it, before Tracking reports false:
+// whoever sees tracking down finds the cache empty.
 func (t *tracker) down() {
-	t.up.Store(false)
 	t.cache.setLive(false)
+	t.up.Store(false)
 }
 
 // session dials, turns tracking on, and applies invalidations until the
