@@ -48,6 +48,7 @@ type hostileCase struct {
 	auths       []auth // default: all three
 	binary      bool   // a 200 may be an image or a page, not JSON
 	want        int    // the documented status; 0: any below 500
+	notIn       string // the answer must not hold this (a reflected input)
 }
 
 // hostileCases are the sweep's requests; r makes the made-up values
@@ -275,6 +276,12 @@ func hostileCases(r *rand.Rand) []hostileCase {
 		{name: "ShareLinkDoubleExt", method: "GET", path: "/s/" + token + ".png.json", auths: none, want: 404},
 		{name: "ShareLinkEmpty", method: "GET", path: "/s/", auths: none},
 		{name: "ShareLinkPost", method: "POST", path: "/s/" + token, auths: none, want: 405},
+		// {token} is a real link (of the v1 caller's paint), with junk around it.
+		{name: "ShareLinkUpperExt", method: "GET", path: "/s/{token}.PNG", auths: none, want: 404},
+		{name: "ShareLinkExtraSegment", method: "GET", path: "/s/{token}.png/x", auths: none, want: 404},
+		{name: "ShareLinkIfNoneMatchJunk", method: "GET", path: "/s/{token}.png", header: h("If-None-Match", `"`+big), auths: none, binary: true, want: 200},
+		{name: "ShareLinkForwardedJunk", method: "GET", path: "/s/{token}", header: h("X-Forwarded-Proto", "javascript", "X-Forwarded-Host", "<x>"), auths: none, binary: true, want: 200, notIn: "javascript"},
+		{name: "ShareLinkHead", method: "HEAD", path: "/s/{token}.json", auths: none, want: 200},
 
 		// Authorization and the v1 headers, alone and together.
 		{name: "AuthEmptyBearer", method: "GET", path: "{base}/session/me", header: h("Authorization", "Bearer ")},
@@ -311,6 +318,7 @@ type hostileTarget struct {
 	url     string
 	clients map[auth]*client
 	ids     map[auth]string // a paint of each caller
+	token   string          // the share link of the v1 caller's paint
 }
 
 // sweep sends every case as every caller it names, checking each answer.
@@ -324,7 +332,7 @@ func (tg *hostileTarget) sweep(t *testing.T, cases []hostileCase) {
 		for _, who := range auths {
 			t.Run(c.name+"/"+who.String(), func(t *testing.T) {
 				id := tg.ids[who]
-				path := strings.NewReplacer("{base}", "/applet", "{id}", id).Replace(c.path)
+				path := strings.NewReplacer("{base}", "/applet", "{id}", id, "{token}", tg.token).Replace(c.path)
 				header := http.Header{}
 				if cl := tg.clients[who]; cl != nil {
 					for k, v := range cl.headers() {
@@ -360,6 +368,12 @@ func checkHostile(t *testing.T, c hostileCase, who auth, a answer) {
 	// of session routes are refused first.
 	if c.want != 0 && a.status != c.want && (who != anonymous || c.auths != nil) {
 		t.Errorf("got %v, want %d", a, c.want)
+	}
+	if c.notIn != "" && bytes.Contains(a.body, []byte(c.notIn)) {
+		t.Errorf("got %v, want no %q in it", a, c.notIn)
+	}
+	if c.method == http.MethodHead && a.status < 300 {
+		return // no body to check
 	}
 	if a.status == http.StatusMethodNotAllowed && a.header.Get("Allow") == "" {
 		t.Errorf("got %v without Allow, want the methods the path takes", a)
@@ -425,8 +439,16 @@ func hostileServer(t *testing.T, cfg config.Config, sim func(serverURL string) *
 		id := newID()
 		wantOK(t, "save "+who.String(), tg.clients[who].saveJSON(id, `[{"method":"moveTo","data":[1,1]},{"method":"lineTo","data":[9,9]},{"method":"stroke","data":[]}]`))
 		a := tg.clients[who].post("share", map[string]string{"id": id})
-		if a.status != 200 {
-			t.Fatalf("share %s: got %v, want 200", who, a)
+		var share struct {
+			Data struct {
+				URL string `json:"url"`
+			} `json:"data"`
+		}
+		if a.status != 200 || json.Unmarshal(a.body, &share) != nil || !strings.HasPrefix(share.Data.URL, "/s/") {
+			t.Fatalf("share %s: got %v, want 200 with a link", who, a)
+		}
+		if who == v1Session {
+			tg.token = strings.TrimPrefix(share.Data.URL, "/s/")
 		}
 		tg.ids[who] = id
 	}
