@@ -692,7 +692,9 @@ func TestRefusedCodeLogLevel(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, nil)
+			// A generous timeout: under load a timed-out exchange would
+			// log another line and the check would say nothing.
+			e := newEnv(t, func(c *wxsession.Config) { c.ExchangeTimeout = 10 * time.Second })
 			h := e.loginHeaders("carol")
 			if tt.errcode == 0 {
 				h["X-WX-Code"] = "not-a-code"
