@@ -738,6 +738,13 @@ func (m *Middleware) exchangeFailed(ctx context.Context, err error) *refusal {
 	case errors.As(err, &we):
 		ref.status, ref.message, ref.detail = refusedStatus(we.Code), "WeChat refused the login code", fmt.Sprintf("errcode %d", we.Code)
 		ref.log, ref.err, ref.attrs = "wxsession: WeChat refused the code", nil, []any{"errcode", we.Code}
+		if ref.status == http.StatusUnauthorized {
+			// An invalid, used or risky code is the client's (anyone
+			// can send one): below WARN, like a bad signature, so that
+			// no client can fill the warnings. Busy or a refused app
+			// stays a warning: that is the operator's to see.
+			ref.level = slog.LevelInfo
+		}
 	case errors.Is(err, errKeyStale):
 		// The code's kept session_key was sealed under another Secret:
 		// the client must log in with a fresh code.

@@ -675,3 +675,42 @@ func TestRepeatedSessionHeader(t *testing.T) {
 	default:
 	}
 }
+
+// TestRefusedCodeLogLevel: a code WeChat refuses as the client's fault is
+// logged below WARN (anyone can send one); WeChat busy or the app refused
+// stays a warning.
+func TestRefusedCodeLogLevel(t *testing.T) {
+	tests := []struct {
+		name    string
+		errcode int // 0: a code WeChat never issued
+		want    string
+	}{
+		{"UnknownCode", 0, "level=INFO"},
+		{"RiskyUser", 40226, "level=INFO"},
+		{"Busy", -1, "level=WARN"},
+		{"RateLimited", 45011, "level=WARN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// A generous timeout: under load a timed-out exchange would
+			// log another line and the check would say nothing.
+			e := newEnv(t, func(c *wxsession.Config) { c.ExchangeTimeout = 10 * time.Second })
+			h := e.loginHeaders("carol")
+			if tt.errcode == 0 {
+				h["X-WX-Code"] = "not-a-code"
+			} else {
+				e.wx.sim.SetFail(tt.errcode)
+			}
+			e.do("/", h)
+			var line string
+			for _, l := range strings.Split(e.logs.String(), "\n") {
+				if strings.Contains(l, "WeChat refused the code") {
+					line = l
+				}
+			}
+			if !strings.Contains(line, tt.want) {
+				t.Errorf("got log line %q, want %s", line, tt.want)
+			}
+		})
+	}
+}

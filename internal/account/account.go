@@ -136,7 +136,15 @@ func (s *Service) Handler(next http.Handler) http.Handler {
 	mux.HandleFunc("POST "+p+"decrypt", s.decrypt)
 	mux.HandleFunc("GET "+p+"avatars/{name}", s.avatar)
 	mux.Handle("/", next)
-	return mux
+	// An account path with another method is a 405 here: the catch-all
+	// would hand it to next, which knows only its own paths (a 404).
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if allow := api.Allowed(mux, r); allow != nil {
+			api.MethodNotAllowed(w, allow)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // AvatarURL is the path an avatar of that name is served at.

@@ -190,10 +190,6 @@ func (s *Server) loginLimit(met *metrics.Metrics, loginPath string) func(http.Ha
 		PerApp: limit.DefaultPerApp, PerAppBurst: s.cfg.LoginBurstPerApp})
 }
 
-// probeMethods are the methods tried to find a path's Allow list.
-var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
-	http.MethodPatch, http.MethodDelete, http.MethodOptions}
-
 // routed answers, in the paint envelope, the requests mux has no route
 // for, before any handler runs: an unknown path is a 404, a known path
 // with another method a 405 with Allow. It names the matched pattern in
@@ -201,9 +197,15 @@ var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, ht
 // a closed set); an inner table's pattern replaces an outer one's.
 func routed(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A path the table knows for other methods is a 405, also when
+		// a catch-all (the session subtree) would take the request.
+		if allow := api.Allowed(mux, r); allow != nil {
+			api.MethodNotAllowed(w, allow)
+			return
+		}
 		_, pattern := mux.Handler(r)
 		if pattern == "" {
-			unrouted(mux, w, r)
+			api.Fail(w, http.StatusNotFound, api.ReasonNotFound)
 			return
 		}
 		if rec := requestFrom(r.Context()); rec != nil {
@@ -211,25 +213,4 @@ func routed(mux *http.ServeMux) http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
-}
-
-// unrouted answers a request mux has no route for.
-func unrouted(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
-	var allow []string
-	for _, m := range probeMethods {
-		if m == r.Method {
-			continue
-		}
-		probe := r.Clone(r.Context())
-		probe.Method = m
-		if _, p := mux.Handler(probe); p != "" {
-			allow = append(allow, m)
-		}
-	}
-	if len(allow) == 0 {
-		api.Fail(w, http.StatusNotFound, api.ReasonNotFound)
-		return
-	}
-	w.Header().Set("Allow", strings.Join(allow, ", "))
-	api.Fail(w, http.StatusMethodNotAllowed, api.ReasonMethodInvalid)
 }
