@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -47,6 +49,45 @@ func v2Flow(t *testing.T, serverURL string, newSim func() *client) {
 		wantOK(t, "logout all", second.session("POST", "logout?all=1"))
 		wantSessionError(t, "other token after logout all", second.call("GET", "list", "", nil), 401, wxsession.ReasonSessionExpired)
 		wantSessionError(t, "v1 code after logout all", v1.call("GET", "list", "", nil), 401, wxsession.ReasonSessionExpired)
+	})
+
+	t.Run("Profile", func(t *testing.T) {
+		c := newSim()
+		c.user = "v2-profile"
+		login := c.loginV2()
+		if login["isNew"] != true {
+			t.Errorf("first login: got isNew %v, want true (no nickname yet)", login["isNew"])
+		}
+		// The chooseAvatar picture and the nickname, as wx.uploadFile sends them.
+		png, err := c.sim.Avatar(context.Background(), c.user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		mw.WriteField("nickName", "小明")
+		fw, _ := mw.CreateFormFile("avatar", "wxfile://tmp_avatar.png")
+		fw.Write(png)
+		mw.Close()
+		if a := do(t, "POST", c.api+"/session/profile", c.headers(), mw.FormDataContentType(), &body); a.status != http.StatusOK {
+			t.Fatalf("profile: got %v, want 200", a)
+		}
+		me := wantJSON(t, "me", c.session("GET", "me"))
+		data, _ := me["data"].(map[string]any)
+		avatar, _ := data["avatarUrl"].(string)
+		if data["nickName"] != "小明" || !strings.HasPrefix(avatar, "/applet/session/avatars/") {
+			t.Fatalf("me: got %v, want the nickname and an avatar", me)
+		}
+		img := do(t, "GET", serverURL+avatar, nil, "", nil)
+		if img.status != http.StatusOK || img.header.Get("Content-Type") != "image/png" {
+			t.Errorf("avatar: got %d %s, want 200 image/png", img.status, img.header.Get("Content-Type"))
+		}
+		// The next login answers the profile.
+		again := c.loginV2()
+		user, _ := again["user"].(map[string]any)
+		if again["isNew"] != false || user["nickName"] != "小明" || user["avatarUrl"] != avatar {
+			t.Errorf("second login: got %v, want isNew false and the profile", again)
+		}
 	})
 
 	t.Run("BothHeadersAmbiguous", func(t *testing.T) {
