@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
+	"math"
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -203,6 +205,36 @@ func TestShare(t *testing.T) {
 					t.Errorf("actions: got %v, want the drawing", j)
 				}
 			})
+			t.Run("Language", func(t *testing.T) {
+				for _, tt := range []struct {
+					acceptLanguage string
+					want           []string
+				}{
+					{"", []string{`<html lang="zh-CN">`, "<title>一笔到底</title>", `alt="一幅用一笔到底画的画"`, ">重播</button>", `href="/">我也来画一幅</a>`}},
+					{"zh-CN,zh;q=0.9,en;q=0.8", []string{`<html lang="zh-CN">`, ">重播</button>"}},
+					{"en-US,en;q=0.9", []string{`<html lang="en">`, "<title>A drawing on 一笔到底</title>", `alt="A drawing made with 一笔到底"`, ">Replay</button>", `href="/">Draw one yourself</a>`, `property="og:image" content="` + u + image + `"`}},
+				} {
+					var h http.Header
+					if tt.acceptLanguage != "" {
+						h = http.Header{"Accept-Language": {tt.acceptLanguage}}
+					}
+					p := do(t, "GET", u+page, h, "", nil)
+					if p.status != http.StatusOK {
+						t.Fatalf("Accept-Language %q: got HTTP %d, want 200", tt.acceptLanguage, p.status)
+					}
+					for _, want := range tt.want {
+						if !bytes.Contains(p.body, []byte(want)) {
+							t.Errorf("Accept-Language %q: no %q in the page", tt.acceptLanguage, want)
+						}
+					}
+					if bytes.Contains(p.body, []byte("重播 / Replay")) {
+						t.Errorf("Accept-Language %q: the page mixes both languages", tt.acceptLanguage)
+					}
+					if got := p.header.Values("Vary"); !slices.Contains(got, "Accept-Language") {
+						t.Errorf("Accept-Language %q: got Vary %q, want Accept-Language", tt.acceptLanguage, got)
+					}
+				}
+			})
 			t.Run("Idempotent", func(t *testing.T) {
 				if p2, _ := shareLink(t, alice, id); p2 != page {
 					t.Errorf("share again: got %q, want %q", p2, page)
@@ -265,7 +297,9 @@ func commonPrefix(a, b string) int {
 }
 
 // TestSharePageInChromium opens a share page in Chromium: with JavaScript
-// off the picture shows; with it on, Replay draws on the canvas.
+// off (a Chinese browser) the picture and the link to the app show; with
+// it on (an English browser on a phone) Replay draws on the canvas, the
+// card and the buttons fit the screen, and the link opens the app.
 func TestSharePageInChromium(t *testing.T) {
 	bin, repo := testenv.Chromium(t)
 	srv := start(t, testConfig(t), nil)
@@ -283,12 +317,22 @@ func TestSharePageInChromium(t *testing.T) {
 		NoJS struct {
 			NaturalWidth int  `json:"naturalWidth"`
 			ButtonHidden bool `json:"buttonHidden"`
+			Link         struct {
+				Href, Text string
+				Height     float64
+			} `json:"link"`
 		} `json:"noJS"`
 		JS struct {
 			NonWhite int  `json:"nonWhite"`
 			Hidden   bool `json:"hidden"`
 		} `json:"js"`
-		Errors []string `json:"errors"`
+		Layout struct {
+			ViewportHeight     float64 `json:"viewportHeight"`
+			Replay             string  `json:"replay"`
+			Card, Button, Link struct{ Width, Height, Bottom float64 }
+		} `json:"layout"`
+		Followed struct{ Path, Title string } `json:"followed"`
+		Errors   []string                     `json:"errors"`
 	}
 	if err := json.Unmarshal(b[bytes.LastIndexByte(b[:len(b)-1], '\n')+1:], &got); err != nil {
 		t.Fatalf("node sharepage.js printed %q: %v", b, err)
@@ -301,6 +345,26 @@ func TestSharePageInChromium(t *testing.T) {
 	// unit, tens of thousands of pixels.
 	if got.JS.NonWhite < 10000 || got.JS.Hidden {
 		t.Errorf("JavaScript on: got %d drawn pixels (canvas hidden %v), want at least 10000, shown", got.JS.NonWhite, got.JS.Hidden)
+	}
+	if l := got.NoJS.Link; l.Href != u+"/" || l.Text != "我也来画一幅" || l.Height < 44 {
+		t.Errorf("JavaScript off, the link: got %q %q %.0f px tall, want %q %q at least 44 px", l.Href, l.Text, l.Height, u+"/", "我也来画一幅")
+	}
+	if lay := got.Layout; lay.Replay != "Replay" {
+		t.Errorf("an English browser: got the button %q, want Replay", lay.Replay)
+	}
+	// On a 390×844 phone the whole card, Replay and the link show at
+	// once, the picture in 3:4, the touch targets 44 px tall.
+	lay := got.Layout
+	if c := lay.Card; c.Width < 300 || math.Abs(c.Height-c.Width*4/3) > 1 || c.Bottom > lay.ViewportHeight {
+		t.Errorf("card: got %.0fx%.0f ending at %.0f, want at least 300 wide, 3:4, within the %.0f px viewport", c.Width, c.Height, c.Bottom, lay.ViewportHeight)
+	}
+	for what, r := range map[string]struct{ Width, Height, Bottom float64 }{"Replay": lay.Button, "link": lay.Link} {
+		if r.Height < 44 || r.Bottom > lay.ViewportHeight {
+			t.Errorf("%s: got %.0f px tall ending at %.0f, want at least 44 within %.0f", what, r.Height, r.Bottom, lay.ViewportHeight)
+		}
+	}
+	if got.Followed.Path != "/" || got.Followed.Title != "一笔到底" {
+		t.Errorf("following the link: got %q titled %q, want the app at / titled 一笔到底", got.Followed.Path, got.Followed.Title)
 	}
 	if len(got.Errors) > 0 {
 		t.Errorf("page errors (CSP?): %v", got.Errors)

@@ -159,7 +159,55 @@ func (h *handler) lookup(r *http.Request, token string) (paint.Paint, error) {
 	return p, err
 }
 
+// words are a page's words in one language.
+type words struct {
+	Lang     string // <html lang>
+	OGLocale string
+	Title    string
+	Alt      string // the picture's alternative text
+	Replay   string
+	Draw     string // the link to the app
+}
+
+// The page speaks Chinese, as 一笔到底 does, and English to a visitor
+// whose first language is English (language).
+var (
+	zh = words{Lang: "zh-CN", OGLocale: "zh_CN", Title: "一笔到底", Alt: "一幅用一笔到底画的画", Replay: "重播", Draw: "我也来画一幅"}
+	en = words{Lang: "en", OGLocale: "en_US", Title: "A drawing on 一笔到底", Alt: "A drawing made with 一笔到底", Replay: "Replay", Draw: "Draw one yourself"}
+)
+
+// language picks the page's words from an Accept-Language header: English
+// when the language the visitor prefers most (highest q, the first of
+// equals) is English, Chinese otherwise, including when the header is
+// absent or unreadable.
+func language(acceptLanguage string) words {
+	best, bestQ := "", 0.0
+	for _, part := range strings.Split(acceptLanguage, ",") {
+		tag, params, _ := strings.Cut(part, ";")
+		tag = strings.TrimSpace(tag)
+		q := 1.0
+		for _, p := range strings.Split(params, ";") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(p), "q="); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil || f < 0 || f > 1 {
+					f = 0 // unreadable: ignore the language
+				}
+				q = f
+			}
+		}
+		if tag != "" && q > bestQ {
+			best, bestQ = tag, q
+		}
+	}
+	primary, _, _ := strings.Cut(best, "-")
+	if strings.EqualFold(primary, "en") {
+		return en
+	}
+	return zh
+}
+
 type pageData struct {
+	words
 	ImageURL      string
 	Image         string
 	Actions       string
@@ -174,6 +222,7 @@ func (h *handler) page(w http.ResponseWriter, r *http.Request, token string) {
 	width, height := render.Size(ImageWidth)
 	var buf bytes.Buffer
 	err := page.Execute(&buf, pageData{
+		words:     language(r.Header.Get("Accept-Language")),
 		ImageURL:  h.origin(r) + image,
 		Image:     image,
 		Actions:   api.SharePath + token + ".json",
@@ -193,6 +242,9 @@ func (h *handler) page(w http.ResponseWriter, r *http.Request, token string) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("Cache-Control", "no-cache")
+	// The page's language follows Accept-Language: a cache must keep one
+	// copy per language.
+	hd.Add("Vary", "Accept-Language")
 	hd.Set("Content-Length", strconv.Itoa(buf.Len()))
 	_, _ = w.Write(buf.Bytes())
 }
