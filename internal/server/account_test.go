@@ -34,18 +34,7 @@ func testAccountRoutes(t *testing.T, cfg config.Config) {
 	c := newClient(t, s.URL(), "/applet", sim, "account e2e")
 	c.list() // logs in
 	api := s.URL() + "/applet/session/"
-	// The simulator's chooseAvatar picture, uploaded as wx.uploadFile does.
-	png, err := sim.Avatar(context.Background(), "account e2e")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	mw.WriteField("nickName", "一笔 e2e")
-	fw, _ := mw.CreateFormFile("avatar", "wxfile://tmp_avatar.png")
-	fw.Write(png)
-	mw.Close()
-	a := do(t, "POST", api+"profile", c.headers(), mw.FormDataContentType(), &body)
+	a := uploadProfile(t, c, "一笔 e2e")
 	var me struct {
 		Data struct {
 			NickName  string `json:"nickName"`
@@ -100,4 +89,22 @@ func testAccountRoutes(t *testing.T, cfg config.Config) {
 	if a.status != http.StatusBadRequest {
 		t.Errorf("decrypt of garbage: got %v, want 400", a)
 	}
+}
+
+// uploadProfile posts c's profile as the mini program does after the
+// avatar and nickname fill-in: the simulator's chooseAvatar picture and
+// nickName, multipart as wx.uploadFile sends them.
+func uploadProfile(t *testing.T, c *client, nickName string) answer {
+	t.Helper()
+	png, err := c.sim.Avatar(context.Background(), c.user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("nickName", nickName)
+	fw, _ := mw.CreateFormFile("avatar", "wxfile://tmp_avatar.png")
+	fw.Write(png)
+	mw.Close()
+	return do(t, "POST", c.api+"/session/profile", c.headers(), mw.FormDataContentType(), &body)
 }

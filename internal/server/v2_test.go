@@ -1,9 +1,7 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -58,18 +56,7 @@ func v2Flow(t *testing.T, serverURL string, newSim func() *client) {
 		if login["isNew"] != true {
 			t.Errorf("first login: got isNew %v, want true (no nickname yet)", login["isNew"])
 		}
-		// The chooseAvatar picture and the nickname, as wx.uploadFile sends them.
-		png, err := c.sim.Avatar(context.Background(), c.user)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		mw.WriteField("nickName", "小明")
-		fw, _ := mw.CreateFormFile("avatar", "wxfile://tmp_avatar.png")
-		fw.Write(png)
-		mw.Close()
-		if a := do(t, "POST", c.api+"/session/profile", c.headers(), mw.FormDataContentType(), &body); a.status != http.StatusOK {
+		if a := uploadProfile(t, c, "小明"); a.status != http.StatusOK {
 			t.Fatalf("profile: got %v, want 200", a)
 		}
 		me := wantJSON(t, "me", c.session("GET", "me"))
