@@ -11,38 +11,23 @@ import (
 	"github.com/yibi/yibi/internal/metrics"
 	"github.com/yibi/yibi/internal/mongo"
 	"github.com/yibi/yibi/internal/profile"
-	"github.com/yibi/yibi/internal/redistoken"
 	"github.com/yibi/yibi/internal/sqlite"
 	"github.com/yibi/yibi/wechat"
 	"github.com/yibi/yibi/wxsession"
 )
 
 // account is the v2 account service of internal/account (profile,
-// avatars, phone number, decrypt) with its WeChat client, whose access
-// token is shared through Redis when sessions are there, so that every
-// instance holds one token. Profiles live in the paint store's database.
-// keys is set once the session layer exists: the layer asks this
-// service for profiles, the service asks the layer to decrypt.
-func (s *Server) account(met *metrics.Metrics, base string, keys account.SessionKeys) (*account.Service, *wechat.Client, error) {
+// avatars, phone number, decrypt) on WeChat's API through wx. Profiles
+// live in the paint store's database. keys is set once the session layer
+// exists: the layer asks this service for profiles, the service asks the
+// layer to decrypt.
+func (s *Server) account(met *metrics.Metrics, base string, wx *wechat.Client, keys account.SessionKeys) (*account.Service, error) {
 	store, err := s.profileStore()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	appID, secret := s.app()
-	c := &wechat.Client{AppID: appID, Secret: secret, BaseURL: s.cfg.WeChatAPIURL, HTTPClient: wechatHTTPClient()}
-	if s.sim != nil {
-		// Development mode: WeChat is the simulator, in process.
-		c.BaseURL, c.HTTPClient = "http://wechatsim.invalid", &http.Client{Transport: handlerTransport{s.sim}}
-	}
-	var tokens wechat.Store // nil: in this process's memory
-	if s.sessions.redis != nil {
-		tokens = redistoken.New(s.sessions.redis)
-	}
-	c.Tokens = wechat.NewTokenSource(c, wechat.TokenOptions{Store: tokens})
-	met.WeChatTokens(c.Tokens.Stats)
-	svc := account.New(account.Config{Store: store, BasePath: base, Phones: c, Keys: keys,
-		OnPaidCall: met.OnPaidCall, Logger: s.log})
-	return svc, c, nil
+	return account.New(account.Config{Store: store, BasePath: base, Phones: wx, Keys: keys,
+		OnPaidCall: met.OnPaidCall, Logger: s.log}), nil
 }
 
 // sessionKeys decrypts with the session layer, set after both are built.

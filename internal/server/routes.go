@@ -13,6 +13,7 @@ import (
 	"github.com/yibi/yibi/internal/metrics"
 	"github.com/yibi/yibi/internal/paint"
 	"github.com/yibi/yibi/internal/picture"
+	"github.com/yibi/yibi/internal/redistoken"
 	"github.com/yibi/yibi/internal/sharepage"
 	"github.com/yibi/yibi/internal/web"
 	"github.com/yibi/yibi/wechat"
@@ -33,9 +34,10 @@ func (s *Server) routes() (_ http.Handler, err error) {
 	}()
 	met := metrics.New()
 	base := strings.TrimSuffix(s.cfg.RouteBasePath, "/") // "/" means no prefix
-	exchange := met.Exchanger(s.exchanger())             // makes the simulator in development mode
+	wx := s.wechatClient(met)                            // makes the simulator in development mode
+	exchange := met.Exchanger(s.exchanger(wx))
 	keys := &sessionKeys{}
-	acct, wx, err := s.account(met, base, keys)
+	acct, err := s.account(met, base, wx, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -55,13 +57,13 @@ func (s *Server) routes() (_ http.Handler, err error) {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", met.Handler())
-	// The session layer guards the paint API only: health checks, metrics
-	// and static files never look at X-WX-* headers.
 	// One login budget for both protocols: v1 logins carry X-WX-RawData
 	// on any session route, v2 logins are POSTs to the login route.
 	logins := s.loginLimit(met, base+"/session/login")
 	pictures := picture.New(0, 0) // DefaultCacheBytes, one render per CPU; shared by every image route
 	shares, _ := s.paints.(paint.ShareStore)
+	// The session layer guards the session routes only: health checks,
+	// metrics and static files never look at session headers.
 	mux.Handle(base+"/session/", logins(session.Handler(noteUser(acct.Handler(s.paintAPI(met, base, pictures, shares))))))
 	if shares != nil {
 		if _, err := fs.Stat(clients.Web, replayLib[1:]); err != nil {
@@ -96,22 +98,40 @@ func (s *Server) app() (appID, secret string) {
 	return s.cfg.AppID, s.cfg.AppSecret
 }
 
-// exchanger is the WeChat code exchange: the built-in simulator in
-// development mode (made here, mounted by routes), else WeChat.
-func (s *Server) exchanger() wxsession.Exchanger {
+// wechatClient is the one client of WeChat's server API (code exchange,
+// access token, phone numbers, checksession): WeChat's, or in development
+// mode the built-in simulator's (made here, mounted by routes), in
+// process. Its access token is shared through Redis when sessions are
+// there, so that every instance holds one token.
+func (s *Server) wechatClient(met *metrics.Metrics) *wechat.Client {
 	cfg := s.cfg
-	dev, why := cfg.DevMode()
-	if !dev {
-		return &wechat.Client{AppID: cfg.AppID, Secret: cfg.AppSecret, BaseURL: cfg.WeChatAPIURL, HTTPClient: wechatHTTPClient()}
-	}
 	appID, secret := s.app()
-	// The people who logged in are listed again after a restart (the
-	// browser app offers them), from a file beside the SQLite database.
-	s.sim = wechatsim.New(wechatsim.Config{Apps: map[string]string{appID: secret},
-		UsersFile: filepath.Join(cfg.DataDir, "simulator-users.json")})
-	s.log.Warn("development mode: logins are checked by the built-in WeChat simulator, not by WeChat; do not use in production",
-		"reason", why, "simulator", SimulatorPath+"/", "app_id", appID)
-	return s.sim.Exchanger(appID, secret)
+	c := &wechat.Client{AppID: appID, Secret: secret, BaseURL: cfg.WeChatAPIURL, HTTPClient: wechatHTTPClient()}
+	if dev, why := cfg.DevMode(); dev {
+		// The people who logged in are listed again after a restart (the
+		// browser app offers them), from a file beside the SQLite database.
+		s.sim = wechatsim.New(wechatsim.Config{Apps: map[string]string{appID: secret},
+			UsersFile: filepath.Join(cfg.DataDir, "simulator-users.json")})
+		s.log.Warn("development mode: logins are checked by the built-in WeChat simulator, not by WeChat; do not use in production",
+			"reason", why, "simulator", SimulatorPath+"/", "app_id", appID)
+		c.BaseURL, c.HTTPClient = "http://wechatsim.invalid", &http.Client{Transport: handlerTransport{s.sim}}
+	}
+	var tokens wechat.Store // nil: in this process's memory
+	if s.sessions.redis != nil {
+		tokens = redistoken.New(s.sessions.redis)
+	}
+	c.Tokens = wechat.NewTokenSource(c, wechat.TokenOptions{Store: tokens})
+	met.WeChatTokens(c.Tokens.Stats)
+	return c
+}
+
+// exchanger is the WeChat code exchange: wx, or in development mode the
+// simulator's own exchanger.
+func (s *Server) exchanger(wx *wechat.Client) wxsession.Exchanger {
+	if s.sim != nil {
+		return s.sim.Exchanger(s.app())
+	}
+	return wx
 }
 
 // sessionLayer is the wxsession middleware over the configured store and
