@@ -29,7 +29,9 @@ func (s *Store) CreateToken(ctx context.Context, hash string, ts wxsession.Token
 		s.userTokens[openID] = set
 	}
 	set[hash] = struct{}{}
-	// Expired sessions go first, then the oldest logins.
+	// Expired sessions go first, then the oldest logins; the login being
+	// created counts but is never a candidate, so a tie on CreatedAt
+	// cannot evict it.
 	now := s.now()
 	type member struct {
 		hash    string
@@ -38,6 +40,9 @@ func (s *Store) CreateToken(ctx context.Context, hash string, ts wxsession.Token
 	var live []member
 	var evicted []string
 	for h := range set {
+		if h == hash {
+			continue
+		}
 		t, ok := s.tokens[h]
 		if !ok || !now.Before(t.ExpiresAt) {
 			evicted = append(evicted, h)
@@ -46,7 +51,7 @@ func (s *Store) CreateToken(ctx context.Context, hash string, ts wxsession.Token
 		live = append(live, member{h, t.CreatedAt})
 	}
 	slices.SortFunc(live, func(a, b member) int { return a.created.Compare(b.created) })
-	for i := 0; i < len(live)-max; i++ {
+	for i := 0; i < len(live)+1-max; i++ {
 		evicted = append(evicted, live[i].hash)
 	}
 	for _, h := range evicted {

@@ -39,7 +39,7 @@ func (s *Store) userKey(openID string) string { return s.tokensPrefix + "{" + op
 // capScript adds a session to a user's set and evicts past the cap. KEYS:
 // the user's set. ARGV: the hash, its login time (ms), the cap, the
 // set's expiry (Unix ms), then hashes of sessions known to be gone.
-// Returns the evicted hashes.
+// Returns the evicted hashes, never ARGV[1] itself.
 var capScript = redis.NewScript(`
 for i = 5, #ARGV do
 	redis.call('ZREM', KEYS[1], ARGV[i])
@@ -48,10 +48,13 @@ redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 local out = {}
 local n = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
 if n > 0 then
-	local popped = redis.call('ZPOPMIN', KEYS[1], n)
-	for i = 1, #popped, 2 do
-		table.insert(out, popped[i])
+	-- The oldest n, never the login being added (it may tie on score).
+	for _, h in ipairs(redis.call('ZRANGE', KEYS[1], 0, n)) do
+		if #out < n and h ~= ARGV[1] then
+			table.insert(out, h)
+		end
 	end
+	redis.call('ZREM', KEYS[1], unpack(out))
 end
 local at = tonumber(ARGV[4])
 local pttl = redis.call('PTTL', KEYS[1])

@@ -31,6 +31,7 @@ func RunTokens(t *testing.T, newStore func(t *testing.T) Both) {
 		{"TouchExtends", testTokenTouch},
 		{"TouchNeverRevives", testTokenTouchDeleted},
 		{"CapEvictsOldestLogin", testTokenCap},
+		{"CapKeepsTheNewLoginOnATie", testTokenCapTie},
 		{"DeleteTokenOnlyThatOne", testTokenDelete},
 		{"DeleteUserTokensAndCode", testTokenDeleteUser},
 	}
@@ -161,6 +162,25 @@ func testTokenCap(t *testing.T, s Both) {
 	}
 	if evicted := mustCreate(t, s, "h4", tokenSession("o-ann", base.Add(4*time.Second), time.Minute), 3); len(evicted) != 0 {
 		t.Errorf("evicted after a delete: got %v, want none", evicted)
+	}
+}
+
+// testTokenCapTie: logins at the same instant (one clock tick, or a
+// coarse clock) tie on CreatedAt; the login being created is never the
+// one its own cap evicts, whatever its hash sorts like.
+func testTokenCapTie(t *testing.T, s Both) {
+	at := time.Now()
+	for i, hash := range []string{"m", "a", "z", "b", "y"} {
+		evicted := mustCreate(t, s, hash, tokenSession("o-ann", at, time.Minute), 1)
+		if slices.Contains(evicted, hash) {
+			t.Errorf("login %d (%q): evicted itself (evicted %v)", i, hash, evicted)
+		}
+		if !tokenFound(t, s, hash) {
+			t.Errorf("login %d (%q): not found after its creation", i, hash)
+		}
+		if i > 0 && len(evicted) != 1 {
+			t.Errorf("login %d (%q): evicted %v, want the one before", i, hash, evicted)
+		}
 	}
 }
 
