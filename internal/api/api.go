@@ -34,6 +34,7 @@ const (
 	ReasonLimit         = "too many paints"
 	ReasonQuota         = "storage quota exceeded"
 	ReasonPaintFull     = "paint is full"
+	ReasonNotArray      = "stored actions are not an array"
 	ReasonConflict      = "revision conflict"
 	ReasonBadRev        = "rev is invalid"
 	ReasonBadLimit      = "limit is invalid"
@@ -660,6 +661,8 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		Fail(w, http.StatusConflict, ReasonQuota)
 	case errors.Is(err, paint.ErrTooLarge):
 		Fail(w, http.StatusConflict, ReasonPaintFull)
+	case errors.Is(err, paint.ErrNotArray):
+		Fail(w, http.StatusConflict, ReasonNotArray)
 	case errors.Is(err, paint.ErrUnavailable):
 		a.logStoreErr(r, err)
 		Fail(w, http.StatusServiceUnavailable, ReasonUnavailable)

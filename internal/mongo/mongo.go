@@ -348,7 +348,10 @@ func (s *Store) append(ctx context.Context, openID, id string, rev int64, action
 	case d.Rev != rev:
 		return 0, &paint.ConflictError{Rev: d.Rev}
 	}
-	joined := paint.Concat(d.Actions, actions)
+	joined, err := paint.Concat(d.Actions, actions)
+	if err != nil {
+		return 0, err
+	}
 	if lim.ActionsBytes > 0 && len(joined) > lim.ActionsBytes {
 		return 0, paint.ErrTooLarge
 	}

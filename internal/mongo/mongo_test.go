@@ -124,6 +124,37 @@ func TestForeignIDs(t *testing.T) {
 	}
 }
 
+// TestForeignActionsNotArray: a document another program wrote with
+// actions that are not an array (the 2016 server stored any string) is
+// refused by an append with paint.ErrNotArray, never joined into text
+// that is not JSON and never a panic; a whole save still replaces it.
+func TestForeignActionsNotArray(t *testing.T) {
+	_, s := openStore(t, "foreignactions")
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	for i, actions := range []string{"", "not json"} {
+		id := fmt.Sprint("p", i)
+		if _, err := s.coll.InsertOne(ctx, bson.D{{Key: "_id", Value: bson.NewObjectID()},
+			{Key: "openId", Value: "alice"}, {Key: "id", Value: id}, {Key: "actions", Value: actions},
+			{Key: "createdAt", Value: now}, {Key: "updatedAt", Value: now}}); err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.Get(ctx, "alice", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append(ctx, "alice", id, p.Rev, "[2]", now, paint.Limits{}); !errors.Is(err, paint.ErrNotArray) {
+			t.Errorf("append to actions %q: got %v, want paint.ErrNotArray", actions, err)
+		}
+		if got, err := s.Get(ctx, "alice", id); err != nil || got.Actions != actions {
+			t.Errorf("after the refused append: got %q, %v; want %q kept", got.Actions, err, actions)
+		}
+		if _, err := s.Save(ctx, paint.Paint{OpenID: "alice", ID: id, Actions: "[1]", CreatedAt: now, UpdatedAt: now}, paint.Limits{}); err != nil {
+			t.Errorf("save over actions %q: %v", actions, err)
+		}
+	}
+}
+
 // TestWritesInOrder: writes to one paint reach the server one at a time, in
 // the order they arrive, even when a request gives up on its write while
 // the server hangs. Without that order FerretDB runs every write it has

@@ -36,6 +36,9 @@ var (
 	// ErrTooLarge: an append would make the paint's actions longer than
 	// Limits.ActionsBytes.
 	ErrTooLarge = errors.New("paint: paint too large")
+	// ErrNotArray: an append found stored actions that are not a JSON
+	// array (a document another program wrote); a whole save replaces them.
+	ErrNotArray = errors.New("paint: stored actions are not a JSON array")
 	// ErrUnavailable: the store could not be reached or did not answer in time.
 	ErrUnavailable = errors.New("paint: store unavailable")
 )

@@ -93,18 +93,26 @@ const jsonSpace = " \t\r\n"
 
 // Concat returns the JSON array of the elements of the array stored
 // followed by those of the array added, keeping both texts as they are
-// except for the whitespace at the join: "[a,b]" + "[c]" = "[a,b,c]".
-// Both must be JSON arrays (ValidateActions); so is the result.
-func Concat(stored, added string) string {
-	head := strings.TrimRight(stored, jsonSpace)
+// except for the whitespace around stored and at the join:
+// "[a,b]" + "[c]" = "[a,b,c]".
+// added must be a JSON array (ValidateActions). stored was written by a
+// save, so it is one too, with any whitespace around and inside it; a
+// document another program wrote may hold anything, and Concat answers
+// ErrNotArray for a stored text that does not open and close as an array
+// rather than join to it.
+func Concat(stored, added string) (string, error) {
+	head := strings.Trim(stored, jsonSpace)
+	if len(head) < 2 || head[0] != '[' || head[len(head)-1] != ']' {
+		return "", ErrNotArray
+	}
 	head = strings.TrimRight(head[:len(head)-1], jsonSpace) // drop ']'
 	tail := strings.TrimLeft(added, jsonSpace)
 	tail = strings.TrimLeft(tail[1:], jsonSpace) // drop '['
 	if tail[0] == ']' {
-		return stored // nothing added
+		return stored, nil // nothing added
 	}
-	if strings.TrimLeft(head[1:], jsonSpace) == "" {
-		return head + tail // stored was empty: no comma
+	if len(head) == 1 {
+		return head + tail, nil // stored was empty: no comma
 	}
-	return head + "," + tail
+	return head + "," + tail, nil
 }

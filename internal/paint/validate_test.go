@@ -53,19 +53,34 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestConcatNotArray: stored text another program wrote that is not an
+// array is refused, never joined into something that is not JSON, and
+// never a panic (an empty string once indexed out of range).
+func TestConcatNotArray(t *testing.T) {
+	for _, stored := range []string{"", " ", "[", "]", "abc", `"[1]"`, "{}", "[1", "1]"} {
+		got, err := Concat(stored, "[2]")
+		if !errors.Is(err, ErrNotArray) {
+			t.Errorf("Concat(%q, [2]) = %q, %v; want ErrNotArray", stored, got, err)
+		}
+	}
+}
+
 func TestConcat(t *testing.T) {
 	tests := []struct{ stored, added, want string }{
 		{"[1,2]", "[3]", "[1,2,3]"},
 		{"[]", "[3]", "[3]"},
 		{"[1]", "[]", "[1]"},
-		{" [ 1 ,\n 2 ] ", " [ 3 , 4 ]\n", " [ 1 ,\n 2,3 , 4 ]\n"},
+		{" [ 1 ,\n 2 ] ", " [ 3 , 4 ]\n", "[ 1 ,\n 2,3 , 4 ]\n"},
+		{" []", "[2]", "[2]"},
+		{"\n[ ]\t", "[2]", "[2]"},
+		{" [1]", "[]", " [1]"},
 		{"[ ]", " [ {\"a\":[1]} ]", "[{\"a\":[1]} ]"},
 		{`["]"]`, `["["]`, `["]","["]`},
 	}
 	for _, tt := range tests {
-		got := Concat(tt.stored, tt.added)
-		if got != tt.want {
-			t.Errorf("Concat(%q, %q): got %q, want %q", tt.stored, tt.added, got, tt.want)
+		got, err := Concat(tt.stored, tt.added)
+		if err != nil || got != tt.want {
+			t.Errorf("Concat(%q, %q): got %q, %v, want %q", tt.stored, tt.added, got, err, tt.want)
 		}
 		if err := ValidateActions(got); err != nil {
 			t.Errorf("Concat(%q, %q) = %q: got %v, want a JSON array", tt.stored, tt.added, got, err)

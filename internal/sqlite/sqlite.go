@@ -304,7 +304,10 @@ func (s *Store) Append(ctx context.Context, openID, id string, rev int64, action
 		if cur.rev != rev {
 			return &paint.ConflictError{Rev: cur.rev}
 		}
-		joined := paint.Concat(cur.actions, actions)
+		joined, err := paint.Concat(cur.actions, actions)
+		if err != nil {
+			return err
+		}
 		if lim.ActionsBytes > 0 && len(joined) > lim.ActionsBytes {
 			return paint.ErrTooLarge
 		}

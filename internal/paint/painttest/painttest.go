@@ -67,6 +67,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener, opts ...Option) {
 		{"AppendErrConflict", testAppendConflict},
 		{"AppendErrTooLarge", testAppendTooLarge},
 		{"SaveThenAppend", testSaveThenAppend},
+		{"AppendToSpacedEmptyArray", testAppendToSpacedEmpty},
 		{"ConcurrentDistinctIDs", testConcurrentDistinctIDs},
 		{"ConcurrentNearLimit", su.testConcurrentNearLimit},
 	}
@@ -422,6 +423,23 @@ func testSaveThenAppend(t *testing.T, s paint.Store) {
 	want := paint.Paint{OpenID: "alice", ID: "p1", Actions: "[1,2,3]", Rev: 2, CreatedAt: now, UpdatedAt: now.Add(time.Second)}
 	if got := get(t, s, "alice", "p1"); !same(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+// testAppendToSpacedEmpty: a v1 save keeps the client's text as sent,
+// whitespace included; an append to " []" must still store a JSON array
+// (it once stored " [,2]").
+func testAppendToSpacedEmpty(t *testing.T, s paint.Store) {
+	now := ms(time.Now())
+	save(t, s, paint.Paint{OpenID: "alice", ID: "p1", Actions: "\n [ ] ", CreatedAt: now, UpdatedAt: now}, paint.Limits{})
+	if _, err := s.Append(context.Background(), "alice", "p1", 1, "[2]", now, paint.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(context.Background(), "alice", "p1", 2, "[3]", now, paint.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, s, "alice", "p1").Actions; got != "[2,3]" {
+		t.Errorf("got actions %q, want [2,3]", got)
 	}
 }
 
