@@ -39,7 +39,13 @@ const (
 	ResultBadRequest = "ERR_BAD_REQUEST"
 	// ResultStoreUnavailable: the session store failed.
 	ResultStoreUnavailable = "ERR_SESSION_STORE_UNAVAILABLE"
+	// ResultClientClosed: the client went away while the store was asked.
+	ResultClientClosed = "ERR_CLIENT_CLOSED"
 )
+
+// StatusClientClosed is the status recorded for a request whose client
+// went away before its answer (nginx's 499); no client reads it.
+const StatusClientClosed = 499
 
 // Sentinel errors returned by this package and its stores. The middleware
 // answers clients with envelopes, never with these texts.

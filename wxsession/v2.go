@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/yibi/yibi/wechat"
 )
 
 // Defaults of the v2 sessions.
@@ -119,7 +121,7 @@ func (m *Middleware) LoginHandler() http.Handler {
 		if p := m.cfg.Profiles; p != nil {
 			nick, avatar, err := p.Profile(r.Context(), res.sess.User.OpenID)
 			if err != nil {
-				m.log.WarnContext(r.Context(), "wxsession: profile lookup failed", "err", err)
+				m.warnUnlessGone(r.Context(), "wxsession: profile lookup failed", err)
 			} else {
 				data.User.NickName, data.User.AvatarURL = nick, avatar
 				data.IsNew = nick == ""
@@ -136,7 +138,7 @@ func (m *Middleware) loginV2(r *http.Request) (tokenLogin, *refusal) {
 		return tokenLogin{}, ref
 	}
 	if m.cfg.TokenStore == nil || m.cfg.Exchanger == nil {
-		return tokenLogin{}, storeFailed(errNoTokens, "v2 login needs a TokenStore and an Exchanger")
+		return tokenLogin{}, storeFailed(r.Context(), errNoTokens, "v2 login needs a TokenStore and an Exchanger")
 	}
 	ctx := r.Context()
 	res, err := m.tokenFlights.do(ctx, code, func() (tokenLogin, error) {
@@ -286,7 +288,7 @@ func (m *Middleware) resumeBearer(r *http.Request) (*reqSession, *refusal) {
 	hash := HashToken(token)
 	ts, found, err := m.getToken(ctx, hash)
 	if err != nil {
-		return nil, storeFailed(err, "get token")
+		return nil, storeFailed(ctx, err, "get token")
 	}
 	if !found {
 		return nil, expired()
@@ -305,7 +307,7 @@ func (m *Middleware) slide(ctx context.Context, hash string, ts TokenSession) {
 		return
 	}
 	if err := m.cfg.TokenStore.TouchToken(ctx, hash, next); err != nil {
-		m.log.WarnContext(ctx, "wxsession: extending a session failed", "err", err)
+		m.warnUnlessGone(ctx, "wxsession: extending a session failed", err)
 	}
 }
 
@@ -348,7 +350,7 @@ func (m *Middleware) LogoutHandler() http.Handler {
 			err = m.cfg.Store.Delete(ctx, sess.code)
 		}
 		if err != nil {
-			m.refuse(w, r, storeFailed(err, "logout"))
+			m.refuse(w, r, storeFailed(ctx, err, "logout"))
 			return
 		}
 		writeSuccess(w, struct{}{})
@@ -392,8 +394,9 @@ func (m *Middleware) Lookup(ctx context.Context, token string) (u User, found bo
 // v1 or v2, through Config.Decrypt, so that the key never leaves the
 // library. Errors: ErrNoSession without a session; ErrSessionKeyStale
 // when the key no longer opens (Config.Secret changed), the session has
-// none (IgnoreSignature), or, after a failed decryption,
-// Config.SessionKeyChecker says WeChat no longer accepts it; ErrConfig
+// none (IgnoreSignature), or, after a decryption that failed on the key
+// (not on the input's form), Config.SessionKeyChecker says WeChat no
+// longer accepts it; ErrConfig
 // without Config.Decrypt; else Config.Decrypt's error, wrapped.
 func (m *Middleware) Decrypt(ctx context.Context, encryptedData, iv string) ([]byte, error) {
 	sess, ok := sessionFrom(ctx)
@@ -415,7 +418,7 @@ func (m *Middleware) Decrypt(ctx context.Context, encryptedData, iv string) ([]b
 	if err == nil {
 		return plain, nil
 	}
-	if c := m.cfg.SessionKeyChecker; c != nil {
+	if c := m.cfg.SessionKeyChecker; c != nil && !malformed(err) {
 		valid, cerr := c.CheckSessionKey(ctx, openID, key)
 		switch {
 		case cerr != nil:
@@ -425,6 +428,15 @@ func (m *Middleware) Decrypt(ctx context.Context, encryptedData, iv string) ([]b
 		}
 	}
 	return nil, fmt.Errorf("wxsession: decrypt: %w", err)
+}
+
+// malformed reports whether a decryption failed on the input's form (not
+// base64, a short iv or data, a watermark of another app): any key would
+// fail so, and asking WeChat about the key would cost a call for nothing,
+// at a client's will.
+func malformed(err error) bool {
+	return errors.Is(err, wechat.ErrBadBase64) || errors.Is(err, wechat.ErrBadIV) ||
+		errors.Is(err, wechat.ErrBadLength) || errors.Is(err, wechat.ErrWatermark)
 }
 
 // writeSuccess answers the 2016 success envelope

@@ -396,7 +396,7 @@ func (m *Middleware) resume(r *http.Request, code string) (*reqSession, *refusal
 	}
 	s, found, err := m.cfg.Store.Get(r.Context(), code)
 	if err != nil {
-		return nil, storeFailed(err, "get")
+		return nil, storeFailed(r.Context(), err, "get")
 	}
 	if !found {
 		return nil, expired()
@@ -482,7 +482,7 @@ func (m *Middleware) login(r *http.Request, code, rawHeader string) (*reqSession
 		// (or that login's own signature was bad): store ours.
 		s := Session{User: user, SessionKey: sealed, CreatedAt: time.Now()}
 		if err := m.cfg.Store.Login(ctx, code, s, m.cfg.TTL); err != nil {
-			return nil, storeFailed(err, "login")
+			return nil, storeFailed(ctx, err, "login")
 		}
 	}
 	m.log.DebugContext(ctx, "wxsession: login", "openid", user.OpenID, "reused", res.reused)
@@ -515,7 +515,7 @@ func (m *Middleware) pseudoLogin(ctx context.Context, code string, user User) (*
 	sum := sha1.Sum([]byte(user.AvatarURL))
 	setIDs(&user, ("PSEUDO_OPENID_" + hex.EncodeToString(sum[:]))[:28], user.UnionID)
 	if err := m.cfg.Store.Login(ctx, code, Session{User: user, CreatedAt: time.Now()}, m.cfg.TTL); err != nil {
-		return nil, storeFailed(err, "login")
+		return nil, storeFailed(ctx, err, "login")
 	}
 	return &reqSession{user: &user, code: code}, nil
 }
@@ -721,16 +721,40 @@ func untrusted() *refusal {
 		result: ReasonUntrustedRawData, level: slog.LevelInfo, log: "wxsession: login refused", err: errUntrusted}
 }
 
-// storeFailed is a 503 for a store fault in op.
-func storeFailed(err error, op string) *refusal {
+// storeFailed is a 503 for a store fault in op, unless the error is the
+// request's own client going away (its context cancelled while the store
+// was asked): that is the client's choice, not a store fault, so it is
+// logged at DEBUG and recorded as ResultClientClosed with status 499, as
+// nginx records it; no one reads that answer.
+func storeFailed(ctx context.Context, err error, op string) *refusal {
+	if clientGone(ctx, err) {
+		return &refusal{status: StatusClientClosed, message: "client closed request", result: ResultClientClosed,
+			level: slog.LevelDebug, log: "wxsession: client went away", err: err, attrs: []any{"op", op}}
+	}
 	return &refusal{status: http.StatusServiceUnavailable, message: "session store unavailable, retry later",
 		result: ResultStoreUnavailable, level: slog.LevelError, log: "wxsession: session store failed", err: err, attrs: []any{"op", op}}
+}
+
+// clientGone reports whether err comes from ctx's client going away (its
+// request's context cancelled), not from a store or WeChat.
+func clientGone(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && errors.Is(err, context.Canceled)
+}
+
+// warnUnlessGone logs msg at WARN, or at DEBUG when err is the client
+// going away: a client must not be able to fill the warnings.
+func (m *Middleware) warnUnlessGone(ctx context.Context, msg string, err error) {
+	level := slog.LevelWarn
+	if clientGone(ctx, err) {
+		level = slog.LevelDebug
+	}
+	m.log.Log(ctx, level, msg, "err", err)
 }
 
 // exchangeFailed is the refusal of a failed shared login.
 func (m *Middleware) exchangeFailed(ctx context.Context, err error) *refusal {
 	if errors.Is(err, errStoreFailed) {
-		return storeFailed(err, "login")
+		return storeFailed(ctx, err, "login")
 	}
 	ref := &refusal{reason: ReasonExchangeFailed, result: ReasonExchangeFailed, level: slog.LevelWarn, err: err}
 	var we *wechat.Error
@@ -751,7 +775,7 @@ func (m *Middleware) exchangeFailed(ctx context.Context, err error) *refusal {
 		ref.status, ref.message, ref.log = http.StatusUnauthorized, "log in again", "wxsession: kept session key does not open (Secret changed?)"
 	case ctx.Err() != nil && !errors.Is(err, errExchange):
 		// This client gave up waiting for a shared login; it reads nothing.
-		ref.status, ref.message = http.StatusServiceUnavailable, "login abandoned"
+		ref.status, ref.message, ref.result, ref.level = StatusClientClosed, "client closed request", ResultClientClosed, slog.LevelDebug
 	case errors.Is(err, context.DeadlineExceeded):
 		ref.status, ref.message = http.StatusServiceUnavailable, "WeChat did not answer in time"
 		ref.log, ref.err, ref.attrs = "wxsession: WeChat code exchange timed out", nil, []any{"timeout", m.cfg.ExchangeTimeout}

@@ -714,3 +714,49 @@ func TestRefusedCodeLogLevel(t *testing.T) {
 		})
 	}
 }
+
+// TestClientGoneIsNotAStoreFault: a client that hangs up while its session
+// is looked up (the request's context cancelled, so the store fails with
+// context.Canceled) is its own choice: no ERROR or WARN line and no 503,
+// on the v1 and the v2 path alike. (A login goes on without its client:
+// the shared login runs on its own context, so a retry finds it done.)
+func TestClientGoneIsNotAStoreFault(t *testing.T) {
+	e := newEnv(t, nil)
+	h := e.loginHeaders("ann")
+	checkUser(t, e.do("/", h), openID("ann"))
+	<-e.results
+	token := e.loginV2(e.wx.login("bob")).Token
+	<-e.results
+
+	gone := func(headers map[string]string) *httptest.ResponseRecorder {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		r := httptest.NewRequest("GET", "/", nil).WithContext(ctx)
+		for k, v := range headers {
+			r.Header.Set(k, v)
+		}
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		return w
+	}
+	cases := []struct {
+		name    string
+		headers map[string]string
+	}{
+		{"v1", map[string]string{"X-WX-Code": h["X-WX-Code"]}},
+		{"v2", bearer(token)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := len(e.logs.String())
+			w := gone(c.headers)
+			if w.Code != wxsession.StatusClientClosed {
+				t.Errorf("status: got %d %s, want %d", w.Code, w.Body, wxsession.StatusClientClosed)
+			}
+			logs := e.logs.String()[before:]
+			if strings.Contains(logs, "level=ERROR") || strings.Contains(logs, "level=WARN") {
+				t.Errorf("a client going away logged above DEBUG:\n%s", logs)
+			}
+		})
+	}
+}

@@ -68,8 +68,18 @@ func TestDecrypt(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
+				checks := e.sim.Stats().CheckSessions
 				res, body := e.postJSON(path, alice, map[string]string{"encryptedData": tt.data, "iv": tt.iv})
 				wantStatus(t, res, body, tt.status, tt.reason)
+				// Only a failure that a stale key can cause asks WeChat
+				// about the key; malformed input costs no call.
+				want := checks
+				if tt.name == "BadPadding" {
+					want++
+				}
+				if got := e.sim.Stats().CheckSessions; got != want {
+					t.Errorf("checksession calls: got %d, want %d", got, want)
+				}
 			})
 		}
 		res, body := e.do("POST", path, alice, "application/json", strings.NewReader(`{"encryptedData":"`+strings.Repeat("A", 100<<10)+`"}`))

@@ -26,6 +26,7 @@ import (
 
 	"github.com/yibi/yibi/internal/paint"
 	"github.com/yibi/yibi/internal/picture"
+	"github.com/yibi/yibi/wxsession"
 )
 
 // Reasons the API sends besides paint.Validate's.
@@ -673,8 +674,8 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // StatusClientClosed is the status recorded for a request whose client
-// hung up before its answer (nginx's 499).
-const StatusClientClosed = 499
+// hung up before its answer (nginx's 499), as the session layer records it.
+const StatusClientClosed = wxsession.StatusClientClosed
 
 // clientGone reports whether err comes from the request's client going
 // away (its context cancelled), not from the store or the server.

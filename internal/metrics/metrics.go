@@ -173,7 +173,9 @@ func (m *Metrics) OnReject(scope string) { m.rejections.WithLabelValues(scope).I
 
 func (m *Metrics) observe(store, op string, start time.Time, err error) {
 	m.storeOps.WithLabelValues(store, op).Observe(time.Since(start).Seconds())
-	if err != nil {
+	// A call its client gave up on (context cancelled) is the client's
+	// choice, not a store fault.
+	if err != nil && !errors.Is(err, context.Canceled) {
 		m.storeErrors.WithLabelValues(store, op).Inc()
 	}
 }
@@ -273,8 +275,8 @@ func (s *sessionStore) GetExchange(ctx context.Context, code string) (wxsession.
 }
 
 // PaintStore returns next, recording each operation's latency and errors.
-// ErrNotFound, ErrLimit, ErrQuota, ErrTooLarge and revision conflicts are
-// answers, not faults, and a call its client gave up on (context
+// ErrNotFound, ErrLimit, ErrQuota, ErrTooLarge, ErrNotArray and revision
+// conflicts are answers, not faults, and a call its client gave up on (context
 // cancelled) is the client's choice: none is counted as an error.
 func (m *Metrics) PaintStore(next paint.Store) paint.Store { return &paintStore{next, m} }
 
@@ -288,7 +290,7 @@ var _ paint.Store = (*paintStore)(nil)
 func paintFault(err error) error {
 	var conflict *paint.ConflictError
 	if errors.Is(err, paint.ErrNotFound) || errors.Is(err, paint.ErrLimit) || errors.Is(err, paint.ErrQuota) ||
-		errors.Is(err, paint.ErrTooLarge) || errors.As(err, &conflict) || errors.Is(err, context.Canceled) {
+		errors.Is(err, paint.ErrTooLarge) || errors.Is(err, paint.ErrNotArray) || errors.As(err, &conflict) || errors.Is(err, context.Canceled) {
 		return nil
 	}
 	return err

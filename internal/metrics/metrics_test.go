@@ -122,9 +122,12 @@ type sessions struct {
 
 var errDown = errors.New("store down")
 
-func (s *sessions) Get(_ context.Context, code string) (wxsession.Session, bool, error) {
+func (s *sessions) Get(ctx context.Context, code string) (wxsession.Session, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return wxsession.Session{}, false, err
+	}
 	if s.fail {
 		return wxsession.Session{}, false, errDown
 	}
@@ -186,6 +189,12 @@ func TestSessionStore(t *testing.T) {
 		if _, found, err := st.Get(ctx, "c1"); !found || err != nil {
 			t.Fatalf("Get: got found=%v err=%v, want true, nil", found, err)
 		}
+		// A Get its client gave up on is not a store error.
+		gone, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, _, err := st.Get(gone, "c1"); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Get with a cancelled context: got %v, want context.Canceled", err)
+		}
 		inner.fail = true
 		if _, _, err := st.Get(ctx, "c1"); !errors.Is(err, errDown) {
 			t.Fatalf("Get on failing store: got %v, want %v", err, errDown)
@@ -193,7 +202,7 @@ func TestSessionStore(t *testing.T) {
 		text := scrape(t, m)
 		wantLines(t, text,
 			`yibi_store_operation_duration_seconds_count{op="login",store="session"} 1`,
-			`yibi_store_operation_duration_seconds_count{op="get",store="session"} 2`,
+			`yibi_store_operation_duration_seconds_count{op="get",store="session"} 3`,
 			`yibi_store_errors_total{op="get",store="session"} 1`,
 		)
 		if strings.Contains(text, "yibi_sessions_live") {
