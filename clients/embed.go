@@ -8,8 +8,9 @@ import "embed"
 // and its icon at the top (index.html, favicon.ico, the two URLs a browser
 // asks for by name), the app's own files under web/ (app.js, style.css,
 // …), and the modules it shares with the WeChat mini program under
-// miniprogram/lib/ (wxsession.js, actions.js, drawing.js): one source,
-// loaded by both as ES modules. Nothing else of clients/ is in it.
+// miniprogram/lib/ (every .js there: wxsession.js, actions.js, drawing.js,
+// outbox.js, sync.js): one source, loaded by both as ES modules. Nothing
+// else of clients/ is in it.
 //
 //go:embed index.html favicon.ico web miniprogram/lib/*.js
 var Web embed.FS

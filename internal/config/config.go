@@ -66,8 +66,10 @@ type Config struct {
 }
 
 // Option describes one setting; the table drives file, environment and flag
-// loading and docs/config.md. Default is the value in Default(), shown as
-// the option shows it, so each default is written once.
+// loading and `yibi serve -h`. Default is the value in Default(), shown as
+// the option shows it, so each default is written once in code.
+// docs/config.md is written by hand; TestDocsListEveryOption checks only
+// that it names each option's Name and Env.
 type Option struct {
 	Name, Env, Default, Doc string
 	Secret                  bool
@@ -183,8 +185,8 @@ var Options = func() []Option {
 }()
 
 // Default returns the configuration used when nothing is set. It is the
-// one place defaults are written: the option table, docs and flag help
-// read them from here.
+// one place defaults are set: the option table and flag help read them
+// from here (docs/config.md is written by hand).
 func Default() Config {
 	return Config{
 		Port: 5757, RouteBasePath: "/applet", WeChatAPIURL: "https://api.weixin.qq.com",

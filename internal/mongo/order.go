@@ -29,9 +29,12 @@ const WriteTimeout = 30 * time.Second
 // cannot cancel; a request that stops waiting gets ErrUnavailable while its
 // write finishes, and the next write of that paint goes after it. Within
 // one yibi process no write to a paint can overtake an earlier one.
-// Between processes (yibi scaled out) this order does not hold: the next
-// save through another process can overtake a write that the server has
-// been running for longer than the request's budget.
+// Between processes (yibi scaled out) only the revision claims (see Save)
+// order writes: a late Append whose base revision has moved on fails with
+// a conflict, but a late Save names no revision, so it claims the next one
+// and can replace a later, acknowledged save made through another
+// process; a Delete takes no claim and is not ordered either; and a write
+// held past claimStale can land after the writer that skipped its claim.
 
 // keyLocks is a lock per key, made on first use and dropped when no one
 // holds or waits for it.
