@@ -71,7 +71,7 @@ func openSessions(cfg config.Config, logger *slog.Logger) (*sessionBackend, erro
 	if _, cluster := client.(*redis.ClusterClient); cluster || entries == 0 {
 		entries, kind = -1, "redis" // redisstore caches on a single node and Sentinel only
 	}
-	rs := redisstore.New(client, redisstore.Options{CacheEntries: entries})
+	rs := redisstore.New(client, redisstore.Options{CacheEntries: entries, Logger: logger})
 	return &sessionBackend{
 		store: rs,
 		redis: client,

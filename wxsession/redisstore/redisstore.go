@@ -63,6 +63,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"time"
 
@@ -83,6 +84,10 @@ type Options struct {
 	// doc); default DefaultCacheEntries. Negative turns the cache off:
 	// every Get asks Redis.
 	CacheEntries int
+
+	// Logger receives a warning when Redis refuses client tracking, so
+	// that the cache is off; default slog.Default().
+	Logger *slog.Logger
 }
 
 // Store is a Redis wxsession.Store. Build it with New; it is safe for
@@ -131,7 +136,10 @@ func New(client redis.UniversalClient, opts Options) *Store {
 			opts.CacheEntries = DefaultCacheEntries
 		}
 		s.cache = newCache(opts.CacheEntries)
-		s.tracker = newTracker(c, opts.Prefix, s.cache)
+		if opts.Logger == nil {
+			opts.Logger = slog.Default()
+		}
+		s.tracker = newTracker(c, opts.Prefix, s.cache, opts.Logger)
 	}
 	return s
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,10 +27,21 @@ const (
 	trackRetryMax = 2 * time.Second
 )
 
-// errNoTracking means the server refused RESP3 or CLIENT TRACKING (Redis
-// before 6, or a proxy that does not pass it on): the store then runs
-// without a cache and does not try again.
-var errNoTracking = errors.New("redisstore: server has no RESP3 client tracking")
+// errNoTracking means the server does not know RESP3 or CLIENT TRACKING
+// (Redis before 6, or a proxy that does not pass them on): the store then
+// runs without a cache and does not try again. Any other refusal (a
+// password being changed, BUSY, LOADING) is errRefused: tried again.
+var (
+	errNoTracking = errors.New("redisstore: server has no RESP3 client tracking")
+	errRefused    = errors.New("redisstore: server refused client tracking")
+)
+
+// unsupported reports whether an error reply to HELLO or CLIENT TRACKING
+// means the server cannot track at all, rather than not now.
+func unsupported(reply string) bool {
+	r := strings.ToLower(reply)
+	return strings.HasPrefix(r, "noproto") || strings.Contains(r, "unknown command") || strings.Contains(r, "unknown subcommand")
+}
 
 // tracker keeps one dedicated RESP3 connection in broadcast tracking mode
 // (CLIENT TRACKING on BCAST PREFIX <prefix>): Redis pushes the name of
@@ -54,12 +67,14 @@ type tracker struct {
 	conn net.Conn // the live connection, for Close
 
 	up atomic.Bool // tracking is on; read by tests and Tracking
+
+	log *slog.Logger // tells when the cache is off for a reason Redis gave
 }
 
 // newTracker starts tracking prefix for c, which must be a single-node or
 // Sentinel client (*redis.Client). The connection is dialled with the
 // client's own dialer (TLS, Sentinel's master lookup) and credentials.
-func newTracker(c *redis.Client, prefix string, ch *cache) *tracker {
+func newTracker(c *redis.Client, prefix string, ch *cache, log *slog.Logger) *tracker {
 	opt := c.Options()
 	hello := []any{"HELLO", 3}
 	user, pass := opt.Username, opt.Password
@@ -87,6 +102,7 @@ func newTracker(c *redis.Client, prefix string, ch *cache) *tracker {
 		ctx:    ctx,
 		cancel: cancel,
 		done:   make(chan struct{}),
+		log:    log,
 	}
 	go t.run()
 	return t
@@ -96,12 +112,21 @@ func newTracker(c *redis.Client, prefix string, ch *cache) *tracker {
 func (t *tracker) run() {
 	defer close(t.done)
 	wait := trackRetryMin
+	refused := false // a refusal is logged once until tracking is on again
 	for t.ctx.Err() == nil {
 		start := time.Now()
 		err := t.session()
+		if t.up.Load() {
+			refused = false
+		}
 		t.down()
-		if errors.Is(err, errNoTracking) {
+		switch {
+		case errors.Is(err, errNoTracking):
+			t.log.Warn("redisstore: Redis cannot track keys; every session check asks Redis", "err", err)
 			return
+		case errors.Is(err, errRefused) && !refused:
+			t.log.Warn("redisstore: Redis refused client tracking; every session check asks Redis until it accepts", "err", err)
+			refused = true
 		}
 		if time.Since(start) > trackRetryMax {
 			wait = trackRetryMin // it was up for a while: retry at once
@@ -151,7 +176,10 @@ func (t *tracker) session() error {
 			return err
 		}
 		if v.kind == '-' || v.kind == '!' {
-			return fmt.Errorf("%w: %s: %s", errNoTracking, what, v.str)
+			if unsupported(v.str) {
+				return fmt.Errorf("%w: %s: %s", errNoTracking, what, v.str)
+			}
+			return fmt.Errorf("%w: %s: %s", errRefused, what, v.str)
 		}
 	}
 	conn.SetWriteDeadline(time.Time{})

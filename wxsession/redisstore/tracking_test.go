@@ -1,13 +1,17 @@
 package redisstore_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -370,5 +374,98 @@ func TestCacheBounded(t *testing.T) {
 	}
 	if n := s.CacheLen(); n != entries {
 		t.Errorf("cached after reading %d sessions: got %d, want %d", users, n, entries)
+	}
+}
+
+// TestTrackingRefusedThenAccepted: a refusal that passes (here a password
+// set while the tracking connection is down, so its HELLO is refused with
+// NOAUTH until the password is cleared again) turns the cache off with one
+// warning, and the store keeps trying: tracking comes back on its own.
+func TestTrackingRefusedThenAccepted(t *testing.T) {
+	r := testenv.StartRedis(t)
+	admin := redis.NewClient(&redis.Options{Addr: r.Addr, MaxRetries: -1, PoolSize: 1})
+	t.Cleanup(func() { admin.Close() })
+	ctx := context.Background()
+	logs := &testenv.Buffer{}
+	c := redis.NewClient(&redis.Options{Addr: r.Addr})
+	s := redisstore.New(c, redisstore.Options{Prefix: newPrefix(), Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	t.Cleanup(func() { s.Close(); c.Close() })
+	waitTracking(t, s, true)
+
+	// admin's one connection stays authenticated across CONFIG SET.
+	if err := admin.ConfigSet(ctx, "requirepass", "rotating").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Do(ctx, "CLIENT", "KILL", "SKIPME", "yes").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitTracking(t, s, false)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "refused client tracking") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning for the refusal; logs:\n%s", logs)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // several retries, all refused
+	if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
+		t.Errorf("got %d warnings for one refusal, want 1:\n%s", n, logs)
+	}
+	if err := admin.ConfigSet(ctx, "requirepass", "").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitTracking(t, s, true)
+}
+
+// TestNoTrackingServer: a server that does not know HELLO (Redis before
+// 6, a proxy) leaves the store without a cache, says so once, and does not
+// try again.
+func TestNoTrackingServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var dials atomic.Int32
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			dials.Add(1)
+			go func() {
+				defer conn.Close()
+				r := bufio.NewReader(conn)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					// Answer every command of a request (an array) as an old Redis would.
+					if strings.HasPrefix(line, "*") {
+						conn.Write([]byte("-ERR unknown command 'HELLO'\r\n"))
+					}
+				}
+			}()
+		}
+	}()
+	logs := &testenv.Buffer{}
+	c := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), Protocol: 2, DisableIdentity: true, MaxRetries: -1})
+	s := redisstore.New(c, redisstore.Options{Prefix: newPrefix(), Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	t.Cleanup(func() { s.Close(); c.Close() })
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "cannot track keys") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning; logs:\n%s", logs)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if s.Tracking() || s.CacheLen() != 0 {
+		t.Errorf("Tracking() %v with %d cached, want off and empty", s.Tracking(), s.CacheLen())
+	}
+	if n := dials.Load(); n != 1 {
+		t.Errorf("got %d tracking dials, want 1 (no retry after an unsupported server)", n)
 	}
 }
