@@ -14,8 +14,20 @@ const success = (data) => ({ statusCode: 200, data: { code: 0, msg: 'success', d
 // fakeWx plays wx and a v2 server. server.answer(o) may override any answer
 // of a non-login route (return undefined for the default); server.loginAnswer
 // likewise for logins. Tokens are tok<n> for the n-th login.
+//
+// session_keys are numbers: as in the WeChat simulator, each wx.login gives
+// the user a new one (s.key, the current one), which its code carries to the
+// session that logs in with it; s.rotate() is a wx.login the app never sends
+// (WeChat changed the key behind the server's back). wx.getWeRunData gives
+// 'steps@<current key>', and /session/decrypt answers as yibi does: data under
+// the session's key opens; else a session key WeChat no longer accepts is 401
+// ERR_SESSION_KEY_STALE, a current one a 400 decryption failure.
 function fakeWx({ storage = new Map(), loginDelay = 0 } = {}) {
   const s = { storage, codes: 0, logins: [], requests: [], uploads: [], downloads: [], files: new Map(), live: new Set(), answer: () => undefined, loginAnswer: () => undefined };
+  s.key = 0;
+  s.codeKeys = new Map();
+  s.tokenKeys = new Map();
+  s.rotate = () => { s.key++; };
   const later = (fn, ms = 1) => setTimeout(fn, ms);
   function route(o) {
     const path = o.url.slice(BASE.length);
@@ -25,6 +37,7 @@ function fakeWx({ storage = new Map(), loginDelay = 0 } = {}) {
       if (a) return a;
       const token = 'tok' + s.logins.length;
       s.live.add(token);
+      s.tokenKeys.set(token, s.codeKeys.get(o.data.code));
       return success({ token, expiresIn: 604800, isNew: s.logins.length === 1, user: { nickName: '', avatarUrl: '' } });
     }
     const a = s.answer(o);
@@ -39,10 +52,23 @@ function fakeWx({ storage = new Map(), loginDelay = 0 } = {}) {
     if (path === '/session/me') return success({ nickName: 'n', avatarUrl: '', hasPhone: false });
     if (path === '/session/phone') return success({ phoneNumber: '13812345678', purePhoneNumber: '13812345678', countryCode: '86', code: o.data.code });
     if (path.startsWith('/session/paints/image')) return { statusCode: 200, data: { png: true }, header: {} };
+    if (path === '/session/decrypt') {
+      const key = s.tokenKeys.get(auth.slice(7));
+      if (o.data.encryptedData === 'steps@' + key) return success({ stepInfoList: [{ timestamp: 1, step: 100 }], key });
+      if (key !== s.key) return envelope('ERR_SESSION_KEY_STALE', 401);
+      return { statusCode: 400, data: { code: -1, msg: 'fail', error: { reason: 'wechat: bad padding' } }, header: {} };
+    }
     return success({ url: o.url });
   }
   s.wx = {
-    login: (o) => { s.codes++; const code = 'code' + s.codes; later(() => o.success({ errMsg: 'login:ok', code }), loginDelay); },
+    login: (o) => {
+      s.codes++;
+      const code = 'code' + s.codes;
+      s.rotate();
+      s.codeKeys.set(code, s.key);
+      later(() => o.success({ errMsg: 'login:ok', code }), loginDelay);
+    },
+    getWeRunData: (o) => { const key = s.key; later(() => o.success({ errMsg: 'getWeRunData:ok', encryptedData: 'steps@' + key, iv: 'iv' })); },
     getUserInfo: (o) => o.fail({ errMsg: 'getUserInfo:fail v2 never asks' }),
     request: (o) => {
       s.requests.push(o);
@@ -131,8 +157,10 @@ test('v2: storageKey keeps two clients apart', async () => {
   assert.equal(s.storage.get('b'), 'tok2');
 });
 
+// A plain request is resent as it is; decrypt, whose data cannot outlive
+// the session_key, is not (the decrypt tests below).
 for (const reason of ['ERR_SESSION_EXPIRED', 'ERR_SESSION_KEY_STALE']) {
-  test(`v2: ${reason} → wx.login, log in, resend`, async () => {
+  test(`v2: request: ${reason} → wx.login, log in, resend`, async () => {
     const s = fakeWx();
     s.storage.set(wxsession.DEFAULT_STORAGE_KEY, 'old');
     s.live.add('old');
@@ -151,6 +179,93 @@ for (const reason of ['ERR_SESSION_EXPIRED', 'ERR_SESSION_KEY_STALE']) {
     assert.equal(s.storage.get(wxsession.DEFAULT_STORAGE_KEY), 'tok1');
   });
 }
+
+const weRun = (s) => new Promise((resolve, reject) => s.wx.getWeRunData({ success: resolve, fail: reject }));
+const decrypts = (s) => s.requests.filter((r) => r.url.endsWith('/session/decrypt'));
+
+test('v2: decrypt(function): ERR_SESSION_KEY_STALE → wx.login, log in, fetch the data again, resend', async () => {
+  const s = fakeWx();
+  const c = s.client();
+  await c.login();
+  s.rotate(); // WeChat changed the key: the data is no longer under the session's
+  let calls = 0;
+  const got = await c.decrypt(() => { calls++; return weRun(s); });
+  assert.deepEqual(got, { stepInfoList: [{ timestamp: 1, step: 100 }], key: 3 });
+  assert.equal(calls, 2, 'the data fetched again after the new login');
+  assert.deepEqual(s.logins, ['code1', 'code2']);
+  assert.deepEqual(decrypts(s).map((r) => [r.header.Authorization, r.data]), [
+    ['Bearer tok1', { encryptedData: 'steps@2', iv: 'iv' }],
+    ['Bearer tok2', { encryptedData: 'steps@3', iv: 'iv' }],
+  ]);
+});
+
+test('v2: decrypt(function): called after the first login, again after ERR_SESSION_EXPIRED', async () => {
+  const s = fakeWx();
+  let calls = 0;
+  const source = async () => { calls++; return weRun(s); };
+  const c = s.client();
+  assert.equal((await c.decrypt(source)).key, 1);
+  assert.equal(calls, 1, 'no token: logged in before the data was fetched');
+  s.live.clear(); // the session ended on the server
+  assert.equal((await c.decrypt(source)).key, 2);
+  assert.equal(calls, 3);
+  assert.deepEqual(s.logins, ['code1', 'code2']);
+});
+
+test('v2: decrypt({encryptedData, iv}): ERR_SESSION_KEY_STALE → logs in again and rejects, never resends', async () => {
+  const s = fakeWx();
+  const c = s.client();
+  await c.login();
+  s.rotate();
+  const data = await weRun(s);
+  const err = await c.decrypt(data).then(() => null, (e) => e);
+  assert.ok(err, 'rejected');
+  assert.equal(err.type, 'ERR_SESSION');
+  assert.equal(err.reason, 'ERR_SESSION_KEY_STALE');
+  assert.equal(err.statusCode, 401);
+  assert.equal(err.retries, 1);
+  assert.match(err.message, /get encryptedData and iv anew/);
+  assert.equal(decrypts(s).length, 1, 'the stale data is not resent');
+  assert.deepEqual(s.logins, ['code1', 'code2'], 'logged in again');
+  assert.equal(c.token(), 'tok2');
+  // Data fetched now is under the new session's key.
+  assert.equal((await c.decrypt(await weRun(s))).key, 3);
+  assert.equal(s.logins.length, 2);
+});
+
+test('v2: decrypt: at most 3 re-logins; maxRetries 0 neither logs in again nor resends', async () => {
+  const s = fakeWx();
+  s.answer = (o) => (o.url.endsWith('/session/decrypt') ? envelope('ERR_SESSION_KEY_STALE', 401) : undefined);
+  let calls = 0;
+  const err = await s.client().decrypt(() => { calls++; return weRun(s); }).then(() => null, (e) => e);
+  assert.equal(err.reason, 'ERR_SESSION_KEY_STALE');
+  assert.equal(err.retries, 3);
+  assert.equal(calls, 4);
+  assert.equal(s.logins.length, 4, 'the first login and 3 more');
+
+  const t = fakeWx();
+  const c = t.client({ maxRetries: 0 });
+  await c.login();
+  t.rotate();
+  const e0 = await c.decrypt(await weRun(t)).then(() => null, (e) => e);
+  assert.equal(e0.reason, 'ERR_SESSION_KEY_STALE');
+  assert.equal(e0.retries, 0);
+  assert.equal(t.logins.length, 1);
+  assert.equal(c.token(), null, 'the next call logs in');
+});
+
+test('v2: decrypt: the source failing rejects with its error; a decryption failure is ERR_API', async () => {
+  const s = fakeWx();
+  const c = s.client();
+  const denied = { errMsg: 'getWeRunData:fail auth deny' };
+  await assert.rejects(c.decrypt(() => Promise.reject(denied)), (e) => e === denied);
+  assert.equal(decrypts(s).length, 0);
+  const err = await c.decrypt({ encryptedData: 'steps@0', iv: 'iv' }).then(() => null, (e) => e);
+  assert.equal(err.type, 'ERR_API');
+  assert.equal(err.reason, 'wechat: bad padding');
+  assert.equal(err.statusCode, 400);
+  assert.deepEqual(decrypts(s).at(-1).data, { encryptedData: 'steps@0', iv: 'iv' }, 'only encryptedData and iv are sent');
+});
 
 test('v2: at most 3 re-logins, then the session error', async () => {
   const s = fakeWx();

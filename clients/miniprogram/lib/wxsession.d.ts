@@ -172,6 +172,12 @@ export interface PhoneNumber {
   countryCode: string;
 }
 
+/** WeChat's encrypted user data, as wx.getWeRunData (and the old getPhoneNumber flow) give it. */
+export interface EncryptedData {
+  encryptedData: string;
+  iv: string;
+}
+
 export interface V2ClientOptions {
   protocol: 'v2';
   platform: V2Platform;
@@ -209,8 +215,15 @@ export interface V2Client {
   profile(profile: { nickName?: string; avatar?: string }): Promise<Profile>;
   /** POST {base}/session/phone with a getPhoneNumber code. */
   bindPhone(code: string): Promise<PhoneNumber>;
-  /** POST {base}/session/decrypt: encryptedData decrypted on the server with the session's session_key. */
-  decrypt<T = Record<string, unknown>>(data: { encryptedData: string; iv: string }): Promise<T>;
+  /**
+   * POST {base}/session/decrypt: encryptedData decrypted on the server with the session's session_key.
+   * source is the data, or a function that gets it (e.g. `() => wx.getWeRunData()`), called once per
+   * attempt, after any login the attempt needs. On ERR_SESSION_KEY_STALE the data is under a key the
+   * server no longer holds, and resending it cannot help: the client logs in again, then calls a
+   * function again and sends its fresh data (at most maxRetries times), but rejects for a plain object
+   * (type 'ERR_SESSION', reason 'ERR_SESSION_KEY_STALE'): get the data anew and decrypt that.
+   */
+  decrypt<T = Record<string, unknown>>(source: EncryptedData | (() => EncryptedData | PromiseLike<EncryptedData>)): Promise<T>;
   /** Forgets the token (and removes it from storage) without telling the server. */
   clear(): void;
   /** The current token, or null. */

@@ -398,18 +398,27 @@ function createV2Client(opts) {
     return p;
   }
 
-  // authorized sends options through call (request or uploadFile) with the
-  // token, logging in first when there is none, and again (then resending)
-  // when the server answers ERR_SESSION_EXPIRED or ERR_SESSION_KEY_STALE:
-  // at most maxRetries times.
-  function authorized(call, options) {
-    options = options || {};
+  // authorized sends the options build() gives (or a Promise of them)
+  // through call (request, uploadFile or downloadFile) with the token,
+  // logging in first when there is none, and again (then building and
+  // sending anew) when the server answers ERR_SESSION_EXPIRED or
+  // ERR_SESSION_KEY_STALE: at most maxRetries times. build runs once per
+  // attempt, after any login. refused(err), when given, is asked after each
+  // such answer whether to go on; when it says no, the client still logs in
+  // again (so that what the caller fetches next matches the server's
+  // session) and then rejects with err.
+  function authorized(call, build, refused) {
     var retries = 0;
 
+    function ensureToken() {
+      return token ? Promise.resolve(token) : login().then(function (d) { return d.token; });
+    }
+
     function attempt() {
-      var ready = token ? Promise.resolve(token) : login().then(function (d) { return d.token; });
-      return ready.then(function (used) {
-        return sendVia(call, options, bearer(used)).then(function (res) {
+      return ensureToken().then(function (used) {
+        return Promise.resolve(build()).then(function (o) {
+          return sendVia(call, o, bearer(used));
+        }).then(function (res) {
           var env = envelopeOf(res);
           if (!env) return res;
           var err = sessionError(env, res, retries);
@@ -418,32 +427,73 @@ function createV2Client(opts) {
           if (token === used) writeToken(null);
           if (retries >= maxRetries) throw err;
           retries++;
+          if (refused && !refused(err)) {
+            err.retries = retries;
+            return ensureToken().then(function () { throw err; }, function (e) { e.retries = retries; throw e; });
+          }
           return attempt();
         });
-      }, function (err) {
-        // WeChat refused the code (used, expired, risky): a fresh wx.login may pass.
-        if (err.type === ERR_SESSION && err.reason === ERR_SESSION_KEY_EXCHANGE_FAILED && retries < maxRetries) {
-          retries++;
-          return attempt();
-        }
-        err.retries = retries;
-        throw err;
-      });
+      }, loginFailed);
+    }
+
+    function loginFailed(err) {
+      // WeChat refused the code (used, expired, risky): a fresh wx.login may pass.
+      if (err.type === ERR_SESSION && err.reason === ERR_SESSION_KEY_EXCHANGE_FAILED && retries < maxRetries) {
+        retries++;
+        return attempt();
+      }
+      err.retries = retries;
+      throw err;
     }
     return attempt();
   }
 
-  function requestAsync(options) { return authorized(request, options); }
-  function uploadFileAsync(options) { return authorized(uploadFile, options); }
+  function constant(options) {
+    options = options || {};
+    return function () { return options; };
+  }
+
+  function requestAsync(options) { return authorized(request, constant(options)); }
+  function uploadFileAsync(options) { return authorized(uploadFile, constant(options)); }
   // downloadFileAsync: wx.downloadFile with the token and the same
   // recovery. The platform reads the body of an answer that is not 200 or
   // 304 into data (wx.downloadFile writes it to a file), so the session
   // envelope of a 401 is seen as it is for request.
-  function downloadFileAsync(options) { return authorized(downloadFile, options); }
+  function downloadFileAsync(options) { return authorized(downloadFile, constant(options)); }
 
   function postJSON(name, data) {
     return requestAsync({ url: url(name), method: 'POST', header: { 'content-type': 'application/json' }, data: data })
       .then(function (res) { return dataOf(name, res); });
+  }
+
+  // decrypt posts {encryptedData, iv} for the server to open with the
+  // session's session_key. source is that object, or a function giving it
+  // (or a Promise of it), called once per attempt after any login the
+  // attempt needs. ERR_SESSION_KEY_STALE means the data is under another
+  // key than the session's, and a new login gives the server yet another
+  // one (WeChat may change the key on each wx.login), so resending the same
+  // data cannot succeed: a function is called again after the new login,
+  // for data under the new key; a plain object fails with the error once
+  // the client has logged in again, so that data the caller fetches next
+  // decrypts. ERR_SESSION_EXPIRED is recovered from as for any request
+  // (the server did not read the data), a function being called again.
+  function decrypt(source) {
+    var fetchData = typeof source === 'function' ? source : null;
+    function build() {
+      return Promise.resolve(fetchData ? fetchData() : source).then(function (d) {
+        return {
+          url: url('decrypt'), method: 'POST', header: { 'content-type': 'application/json' },
+          data: { encryptedData: d && d.encryptedData, iv: d && d.iv }
+        };
+      });
+    }
+    function refused(err) {
+      if (fetchData || err.reason !== ERR_SESSION_KEY_STALE) return true;
+      err.message += '; logged in again: get encryptedData and iv anew (e.g. wx.getWeRunData) and decrypt those,' +
+        ' or pass decrypt a function that gets them';
+      return false;
+    }
+    return authorized(request, build, refused).then(function (res) { return dataOf('decrypt', res); });
   }
 
   return {
@@ -481,7 +531,7 @@ function createV2Client(opts) {
         .then(function (res) { return dataOf('profile', res); });
     },
     bindPhone: function (code) { return postJSON('phone', { code: code }); },
-    decrypt: function (d) { return postJSON('decrypt', { encryptedData: d && d.encryptedData, iv: d && d.iv }); },
+    decrypt: decrypt,
     clear: function () { writeToken(null); },
     token: function () { return token; }
   };

@@ -59,11 +59,14 @@ async function v2Flow(): Promise<string> {
   const p: Profile = await v2.profile({ nickName: '小明', avatar: 'wxfile://tmp/a.png' });
   const phone: PhoneNumber = await v2.bindPhone('code');
   const steps = await v2.decrypt<{ stepInfoList: { step: number }[] }>({ encryptedData: 'e', iv: 'i' });
+  // A function gives fresh data after a re-login (ERR_SESSION_KEY_STALE).
+  const fresh = await v2.decrypt(() => new Promise<{ encryptedData: string; iv: string }>((resolve) =>
+    wx.getWeRunData({ success: (r) => resolve({ encryptedData: r.encryptedData, iv: r.iv }) })));
   const up: UploadResponse = await v2.uploadFileAsync({ url: '/applet/session/profile', filePath: 'f', name: 'avatar', formData: { nickName: 'n' } });
   const pic: DownloadResponse = await v2.downloadFileAsync({ url: '/applet/session/paints/image?id=a&w=250', header: { 'If-None-Match': '"e"' } });
   await v2.logout({ all: true });
   const t: string | null = v2.token();
-  return [l.token, l.expiresIn, me.hasPhone, p.avatarUrl, phone.purePhoneNumber, steps.stepInfoList.length, up.data, pic.statusCode, pic.tempFilePath, t].join();
+  return [l.token, l.expiresIn, me.hasPhone, p.avatarUrl, phone.purePhoneNumber, steps.stepInfoList.length, Object.keys(fresh).length, up.data, pic.statusCode, pic.tempFilePath, t].join();
 }
 
 v2.request<Envelope>({
