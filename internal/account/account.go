@@ -147,6 +147,15 @@ func (s *Service) Handler(next http.Handler) http.Handler {
 	})
 }
 
+// AvatarHandler serves GET {base}/session/avatars/{name} by itself, for
+// mounting outside the session layer: an avatar is public (its name is a
+// content hash), so a request that carries an expired token or a stale
+// code still gets the image, not a 401.
+func (s *Service) AvatarHandler() http.Handler { return http.HandlerFunc(s.avatar) }
+
+// AvatarPattern is the route pattern AvatarHandler expects.
+func (s *Service) AvatarPattern() string { return "GET " + s.cfg.BasePath + "/session/avatars/{name}" }
+
 // AvatarURL is the path an avatar of that name is served at.
 func (s *Service) AvatarURL(name string) string {
 	if name == "" {

@@ -72,6 +72,9 @@ func (s *Server) routes() (_ http.Handler, err error) {
 		mux.Handle(sharepage.Pattern, sharepage.Handler(sharepage.Config{Paints: met.PaintStore(s.paints), Shares: shares,
 			Pictures: pictures, ReplayLib: replayLib, TrustedProxies: loopback, StoreTimeout: s.cfg.StoreTimeout, Logger: s.log}))
 	}
+	// Avatars are public: mounted beside the session layer, so that a stale
+	// credential sent along does not make them a 401.
+	mux.Handle(acct.AvatarPattern(), acct.AvatarHandler())
 	mux.Handle("POST "+base+"/session/login", logins(session.LoginHandler()))
 	mux.Handle("POST "+base+"/session/logout", session.LogoutHandler())
 	if s.sim != nil {

@@ -65,9 +65,17 @@ func v2Flow(t *testing.T, serverURL string, newSim func() *client) {
 		if data["nickName"] != "小明" || !strings.HasPrefix(avatar, "/applet/session/avatars/") {
 			t.Fatalf("me: got %v, want the nickname and an avatar", me)
 		}
-		img := do(t, "GET", serverURL+avatar, nil, "", nil)
-		if img.status != http.StatusOK || img.header.Get("Content-Type") != "image/png" {
-			t.Errorf("avatar: got %d %s, want 200 image/png", img.status, img.header.Get("Content-Type"))
+		// Public: with no credential, and with credentials that no
+		// longer hold (the spec: "public, immutable").
+		stale := http.Header{}
+		stale.Set("Authorization", "Bearer expired-or-never-issued")
+		gone := http.Header{}
+		gone.Set("X-WX-Code", "a-code-that-expired")
+		for name, h := range map[string]http.Header{"no credential": nil, "dead token": stale, "stale code": gone} {
+			img := do(t, "GET", serverURL+avatar, h, "", nil)
+			if img.status != http.StatusOK || img.header.Get("Content-Type") != "image/png" {
+				t.Errorf("avatar, %s: got %d %s, want 200 image/png", name, img.status, img.header.Get("Content-Type"))
+			}
 		}
 		// The next login answers the profile.
 		again := c.loginV2()
