@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -157,9 +159,19 @@ func (m *Middleware) loginV2(r *http.Request) (tokenLogin, *refusal) {
 // readLoginCode reads the code of a v2 login's body: JSON (wx.request's
 // default) or a form.
 func readLoginCode(r *http.Request) (string, *refusal) {
+	if r.ContentLength > maxLoginBody {
+		// Before the first read, so that a client that sent
+		// "Expect: 100-continue" is refused at once.
+		return "", badRequestV2(errBadLoginIn, "body too large")
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxLoginBody+1))
 	if err != nil {
-		return "", badRequestV2(errBadLoginIn, "unreadable body")
+		ref := badRequestV2(fmt.Errorf("%w: %w", errBadLoginIn, err), "unreadable body")
+		var ne net.Error
+		if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+			ref.status, ref.message = http.StatusRequestTimeout, "request body timed out"
+		}
+		return "", ref
 	}
 	if len(body) > maxLoginBody {
 		return "", badRequestV2(errBadLoginIn, "body too large")

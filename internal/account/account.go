@@ -37,7 +37,7 @@ const (
 	ReasonAvatarImage     = "avatar is broken or over 4096 pixels a side"
 	ReasonNothingToSave   = "send nickName, avatar or both"
 	ReasonContentType     = "content type must be multipart/form-data or application/json"
-	ReasonBadBody         = "request body could not be read"
+	ReasonBadBody         = api.ReasonBadBody
 	ReasonPhoneCode       = "phone code missing, invalid, used or expired"
 	ReasonPhoneCodeOther  = "phone code belongs to another user"
 	ReasonDecrypt         = "encryptedData could not be decrypted"
@@ -219,24 +219,20 @@ func (s *Service) storeFailed(w http.ResponseWriter, r *http.Request, err error)
 	api.Fail(w, http.StatusServiceUnavailable, api.ReasonUnavailable)
 }
 
-// readJSON decodes a JSON object body of at most limit bytes into v,
-// answering the failure itself.
-func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
-	if !isMedia(r, "application/json") {
-		api.Fail(w, http.StatusUnsupportedMediaType, api.ReasonContentType)
-		return false
+// readJSON decodes a JSON body of at most limit bytes into v, answering
+// the failure itself, with the paint API's body contract (api.ReadBody):
+// one Content-Type, application/json; 413 before reading past limit; 408
+// for a body that stalls; 400 for one that cannot be read, is not UTF-8,
+// or holds anything but one JSON value.
+func (s *Service) readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+	body, _, err := api.ReadBody(w, r, limit, "application/json")
+	if err == nil {
+		err = json.Unmarshal(body, v)
 	}
-	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit)).Decode(v)
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		api.Fail(w, http.StatusRequestEntityTooLarge, api.ReasonTooLarge)
-		return false
-	case err != nil:
+	if err != nil && !api.FailBody(w, r, s.cfg.Logger, err) {
 		api.Fail(w, http.StatusBadRequest, ReasonBadBody)
-		return false
 	}
-	return true
+	return err == nil
 }
 
 // drain reads what is left of a body (up to a bound) so the connection

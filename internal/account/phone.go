@@ -33,7 +33,7 @@ func (s *Service) phone(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Code string `json:"code"`
 	}
-	if !readJSON(w, r, maxJSONBody, &in) {
+	if !s.readJSON(w, r, maxJSONBody, &in) {
 		return
 	}
 	if in.Code == "" || len(in.Code) > maxPhoneCode {
@@ -130,7 +130,7 @@ func (s *Service) decrypt(w http.ResponseWriter, r *http.Request) {
 		IV            string `json:"iv"`
 	}
 	// The body holds encryptedData and a few small fields besides.
-	if !readJSON(w, r, MaxEncryptedData+maxJSONBody, &in) {
+	if !s.readJSON(w, r, MaxEncryptedData+maxJSONBody, &in) {
 		return
 	}
 	if len(in.EncryptedData) > MaxEncryptedData {

@@ -3,18 +3,12 @@ package account
 import (
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
 
 	"github.com/yibi/yibi/internal/api"
 	"github.com/yibi/yibi/internal/profile"
 )
-
-func isMedia(r *http.Request, want string) bool {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return err == nil && mt == want
-}
 
 // saveProfile serves POST {base}/session/profile: multipart (wx.uploadFile:
 // file part "avatar", field "nickName", either or both) or JSON
@@ -25,12 +19,13 @@ func (s *Service) saveProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var u profile.Update
+	mt, _ := api.MediaType(r)
 	switch {
-	case isMedia(r, "application/json"):
+	case mt == "application/json":
 		var in struct {
 			NickName *string `json:"nickName"`
 		}
-		if !readJSON(w, r, maxJSONBody, &in) {
+		if !s.readJSON(w, r, maxJSONBody, &in) {
 			return
 		}
 		if in.NickName == nil {
@@ -38,7 +33,7 @@ func (s *Service) saveProfile(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		u.NickName = in.NickName
-	case isMedia(r, "multipart/form-data"):
+	case mt == "multipart/form-data":
 		var ok bool
 		if u, ok = s.readMultipart(w, r); !ok {
 			return
@@ -66,7 +61,13 @@ func (s *Service) readMultipart(w http.ResponseWriter, r *http.Request) (profile
 	var u profile.Update
 	// The whole body is bounded too: parts other than the avatar (or a
 	// second avatar) must not make the server read without end.
-	r.Body = http.MaxBytesReader(w, r.Body, profile.MaxAvatarBytes+multipartSlack)
+	const limit = profile.MaxAvatarBytes + multipartSlack
+	if r.ContentLength > limit {
+		// Before the first read: "Expect: 100-continue" gets 413 at once.
+		api.Fail(w, http.StatusRequestEntityTooLarge, api.ReasonTooLarge)
+		return u, false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		api.Fail(w, http.StatusBadRequest, ReasonBadBody)
@@ -79,7 +80,7 @@ func (s *Service) readMultipart(w http.ResponseWriter, r *http.Request) (profile
 			break
 		}
 		if err != nil {
-			s.bodyFailed(w, err)
+			s.bodyFailed(w, r, err)
 			return u, false
 		}
 		switch part.FormName() {
@@ -97,14 +98,14 @@ func (s *Service) readMultipart(w http.ResponseWriter, r *http.Request) (profile
 				api.Fail(w, http.StatusRequestEntityTooLarge, ReasonAvatarTooLarge)
 				return u, false
 			case err != nil && err != io.ErrUnexpectedEOF && err != io.EOF:
-				s.bodyFailed(w, err)
+				s.bodyFailed(w, r, err)
 				return u, false
 			}
 			file = buf[:n:n]
 		case "nickName":
 			b, err := io.ReadAll(io.LimitReader(part, maxField+1))
 			if err != nil {
-				s.bodyFailed(w, err)
+				s.bodyFailed(w, r, err)
 				return u, false
 			}
 			if len(b) > maxField {
@@ -117,7 +118,7 @@ func (s *Service) readMultipart(w http.ResponseWriter, r *http.Request) (profile
 			// wx.uploadFile sends only what the mini program put in
 			// formData; anything else is read past (within the bound).
 			if _, err := io.Copy(io.Discard, part); err != nil {
-				s.bodyFailed(w, err)
+				s.bodyFailed(w, r, err)
 				return u, false
 			}
 		}
@@ -141,15 +142,11 @@ func (s *Service) readMultipart(w http.ResponseWriter, r *http.Request) (profile
 	return u, true
 }
 
-// bodyFailed answers a body that could not be read: 413 past the bound,
-// 400 otherwise (truncated, not multipart).
-func (s *Service) bodyFailed(w http.ResponseWriter, err error) {
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		api.Fail(w, http.StatusRequestEntityTooLarge, api.ReasonTooLarge)
-		return
-	}
-	api.Fail(w, http.StatusBadRequest, ReasonBadBody)
+// bodyFailed answers a multipart body that could not be read, as the
+// paint API answers its bodies (api.FailBody): 413 past the bound, 408 for
+// a body that stalls, 400 otherwise (truncated, not multipart).
+func (s *Service) bodyFailed(w http.ResponseWriter, r *http.Request, err error) {
+	api.FailBody(w, r, s.cfg.Logger, api.BodyReadError(err))
 }
 
 // storeAvatar turns file into an avatar, a few at a time (Config.Decodes),
@@ -158,7 +155,8 @@ func (s *Service) storeAvatar(w http.ResponseWriter, r *http.Request, file []byt
 	select {
 	case s.decodes <- struct{}{}:
 	case <-r.Context().Done():
-		api.Fail(w, http.StatusServiceUnavailable, api.ReasonUnavailable)
+		// The client went away while waiting for a decoder: its choice.
+		api.Fail(w, api.StatusClientClosed, api.ReasonClientClosed)
 		return "", false
 	}
 	a, err := profile.NewAvatar(file)

@@ -326,42 +326,88 @@ func (a *api) ownPaint(w http.ResponseWriter, r *http.Request) (paint.Paint, boo
 	return p, true
 }
 
-// readBody reads a whole request body of an accepted type, so framing
-// errors, a body shorter than its Content-Length and anything after the
-// JSON value are seen before the request is served. It returns the media
-// type.
+// readBody reads a save or delete body (ReadBody with the API's types and
+// limit).
 func (a *api) readBody(w http.ResponseWriter, r *http.Request) ([]byte, string, error) {
-	// One Content-Type, one type in it: two would make what the body is
-	// ambiguous.
+	return ReadBody(w, r, a.cfg.MaxBodyBytes, "application/json", "application/x-www-form-urlencoded")
+}
+
+// MediaType returns the media type of r's body: its one Content-Type
+// header, holding one type. ok is false for none, two headers, or one that
+// does not parse: what the body is would be ambiguous.
+func MediaType(r *http.Request) (mt string, ok bool) {
 	types := r.Header.Values("Content-Type")
 	if len(types) != 1 {
+		return "", false
+	}
+	mt, _, err := mime.ParseMediaType(types[0])
+	return mt, err == nil
+}
+
+// ReadBody reads a whole request body of one of types (media types), at
+// most max bytes, so framing errors, a body shorter than its
+// Content-Length and anything after it are seen before the request is
+// served. It returns the media type. Its errors are answered by
+// FailBody: a type not in types 415, a Content-Length over max 413 before
+// the first read (so "Expect: 100-continue" gets 413, not "100
+// Continue"), a body that stalls past the read timeout 408, one that
+// cannot be read 400, a JSON body that is not UTF-8 400.
+func ReadBody(w http.ResponseWriter, r *http.Request, max int64, types ...string) ([]byte, string, error) {
+	ct, ok := MediaType(r)
+	if !ok || !slices.Contains(types, ct) {
 		return nil, "", errContentType
 	}
-	ct, _, err := mime.ParseMediaType(types[0])
-	if err != nil || ct != "application/json" && ct != "application/x-www-form-urlencoded" {
-		return nil, "", errContentType
+	if r.ContentLength > max {
+		return nil, "", &http.MaxBytesError{Limit: max}
 	}
-	// Refused before the first read, so a client that sent
-	// "Expect: 100-continue" gets 413 instead of "100 Continue".
-	if r.ContentLength > a.cfg.MaxBodyBytes {
-		return nil, "", &http.MaxBytesError{Limit: a.cfg.MaxBodyBytes}
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		var ne net.Error
-		switch {
-		case errors.As(err, &tooBig):
-			return nil, "", err
-		case errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
-			return nil, "", fmt.Errorf("%w: %w", errBodyTimeout, err)
-		}
-		return nil, "", fmt.Errorf("%w: %w", errBody, err)
+		return nil, "", BodyReadError(err)
 	}
 	if ct == "application/json" && !utf8.Valid(body) {
 		return nil, "", errBodyUTF8
 	}
 	return body, ct, nil
+}
+
+// BodyReadError classifies an error met reading a request body (from
+// http.MaxBytesReader or the connection) for FailBody: too large, timed
+// out, or unreadable.
+func BodyReadError(err error) error {
+	var tooBig *http.MaxBytesError
+	var ne net.Error
+	switch {
+	case errors.As(err, &tooBig):
+		return err
+	case errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		return fmt.Errorf("%w: %w", errBodyTimeout, err)
+	}
+	return fmt.Errorf("%w: %w", errBody, err)
+}
+
+// FailBody answers err if it is a body's fault (ReadBody, BodyReadError,
+// or JSON that does not decode), in the paint API's envelope, logged at
+// DEBUG only: these are the client's faults. It reports whether it
+// answered.
+func FailBody(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) bool {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		Fail(w, http.StatusRequestEntityTooLarge, ReasonTooLarge)
+	case errors.Is(err, errContentType):
+		Fail(w, http.StatusUnsupportedMediaType, ReasonContentType)
+	case errors.Is(err, errBodyUTF8):
+		Fail(w, http.StatusBadRequest, ReasonBodyNotUTF8)
+	case errors.Is(err, errBodyTimeout):
+		log.DebugContext(r.Context(), "request body timed out", "path", r.URL.Path, "err", err)
+		Fail(w, http.StatusRequestTimeout, ReasonBodyTimeout)
+	case errors.Is(err, errBody) || isBodyError(err):
+		log.DebugContext(r.Context(), "request body unreadable", "path", r.URL.Path, "err", err)
+		Fail(w, http.StatusBadRequest, ReasonBadBody)
+	default:
+		return false
+	}
+	return true
 }
 
 // body reads a save or delete body: the string fields of a JSON object,
@@ -625,7 +671,6 @@ func appendJSONString(dst []byte, s string) []byte {
 // only: no client can fill the log.
 func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var inv *paint.InvalidError
-	var tooBig *http.MaxBytesError
 	var conflict *paint.ConflictError
 	switch {
 	case errors.Is(err, errNoUser):
@@ -640,18 +685,8 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		Fail(w, http.StatusServiceUnavailable, ReasonBusy)
 	case errors.As(err, &inv):
 		Fail(w, http.StatusBadRequest, inv.Reason)
-	case errors.As(err, &tooBig):
-		Fail(w, http.StatusRequestEntityTooLarge, ReasonTooLarge)
-	case errors.Is(err, errContentType):
-		Fail(w, http.StatusUnsupportedMediaType, ReasonContentType)
-	case errors.Is(err, errBodyUTF8):
-		Fail(w, http.StatusBadRequest, ReasonBodyNotUTF8)
-	case errors.Is(err, errBodyTimeout):
-		a.cfg.Logger.DebugContext(r.Context(), "paint api: request body timed out", "path", r.URL.Path, "err", err)
-		Fail(w, http.StatusRequestTimeout, ReasonBodyTimeout)
-	case errors.Is(err, errBody) || isBodyError(err):
-		a.cfg.Logger.DebugContext(r.Context(), "paint api: request body unreadable", "path", r.URL.Path, "err", err)
-		Fail(w, http.StatusBadRequest, ReasonBadBody)
+	case FailBody(w, r, a.cfg.Logger, err):
+		// answered
 	case errors.As(err, &conflict):
 		write(w, http.StatusConflict, &failEnvelope{Code: -1, Data: revData{Rev: conflict.Rev}, Error: failureBody{Reason: ReasonConflict}, Msg: "fail"})
 	case errors.Is(err, paint.ErrNotFound):

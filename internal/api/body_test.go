@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bufio"
 	"io"
 	"log/slog"
 	"net"
@@ -33,33 +32,6 @@ func rawServer(t *testing.T, path string) (*httptest.Server, *testenv.Buffer) {
 	return srv, logs
 }
 
-// rawRequest sends head and body as they are on a new connection; with
-// closeWrite the client then ends its side, else it just waits. It
-// returns the first answer's status line and body.
-func rawRequest(t *testing.T, addr, head, body string, closeWrite bool) (string, string) {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := io.WriteString(c, head+"\r\n"+body); err != nil {
-		t.Fatal(err)
-	}
-	if closeWrite {
-		c.(*net.TCPConn).CloseWrite()
-	}
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	br := bufio.NewReader(c)
-	status, err := br.ReadString('\n')
-	if err != nil {
-		t.Fatalf("no answer: %v", err)
-	}
-	// The rest of the answer, as far as it came.
-	rest, _ := io.ReadAll(io.LimitReader(br, 4096))
-	_, b, _ := strings.Cut(string(rest), "\r\n\r\n")
-	return strings.TrimSpace(status), b
-}
 
 const save = "POST /applet/session/paints/save HTTP/1.1\r\nHost: x\r\nX-Test-User: alice\r\n"
 
@@ -96,7 +68,7 @@ func TestBodyEdges(t *testing.T) {
 			if strings.Contains(tt.head, "Content-Length: 25\r\n") && len(tt.body) != 25 && tt.status != "408" {
 				t.Fatalf("test body is %d bytes, want 25", len(tt.body))
 			}
-			status, body := rawRequest(t, addr, tt.head, tt.body, tt.closeWrite)
+			status, body := testenv.RawRequest(t, addr, tt.head, tt.body, tt.closeWrite)
 			if !strings.HasPrefix(status, "HTTP/1.1 "+tt.status+" ") || !strings.Contains(body, `"reason":"`+tt.reason+`"`) && tt.reason != "" {
 				t.Errorf("got %q %s, want %s %q", status, body, tt.status, tt.reason)
 			}
