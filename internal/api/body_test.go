@@ -32,7 +32,6 @@ func rawServer(t *testing.T, path string) (*httptest.Server, *testenv.Buffer) {
 	return srv, logs
 }
 
-
 const save = "POST /applet/session/paints/save HTTP/1.1\r\nHost: x\r\nX-Test-User: alice\r\n"
 
 // TestBodyEdges: bodies that cannot be read whole, framing and types
