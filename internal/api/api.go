@@ -364,10 +364,60 @@ func ReadBody(w http.ResponseWriter, r *http.Request, max int64, types ...string
 	if err != nil {
 		return nil, "", BodyReadError(err)
 	}
-	if ct == "application/json" && !utf8.Valid(body) {
+	if ct == "application/json" && (!utf8.Valid(body) || loneSurrogate(body)) {
 		return nil, "", errBodyUTF8
 	}
 	return body, ct, nil
+}
+
+// loneSurrogate reports whether JSON text escapes half of a UTF-16
+// surrogate pair (`\ud800` alone): encoding/json would turn it into
+// U+FFFD unseen, and what is stored would not be what was sent.
+func loneSurrogate(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		if i+1 < len(b) && b[i+1] != 'u' {
+			i++ // an escaped character, perhaps a backslash
+			continue
+		}
+		r, ok := hex4(b, i+2)
+		switch {
+		case !ok || r < 0xd800 || r > 0xdfff:
+		case r >= 0xdc00:
+			return true // a low half first
+		default:
+			low, ok := hex4(b, i+8)
+			if !ok || i+7 >= len(b) || b[i+6] != '\\' || b[i+7] != 'u' || low < 0xdc00 || low > 0xdfff {
+				return true
+			}
+			i += 6
+		}
+		i += 5
+	}
+	return false
+}
+
+// hex4 reads four hex digits at b[i:], as a JSON \u escape holds them.
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 // BodyReadError classifies an error met reading a request body (from

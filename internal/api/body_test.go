@@ -59,6 +59,8 @@ func TestBodyEdges(t *testing.T) {
 		// A JSON array once decoded (the bad byte inside a string), so only
 		// the UTF-8 check can refuse it.
 		{"InvalidUTF8InActions", save + "Content-Type: application/json\r\nContent-Length: 30\r\n", "{\"id\":\"a\",\"actions\":\"[\\\"\xff\\\"]\"}", false, "400", ReasonBodyNotUTF8},
+		// A lone surrogate escape, which encoding/json would store as U+FFFD.
+		{"LoneSurrogateInActions", save + "Content-Type: application/json\r\nContent-Length: 35\r\n", `{"id":"a","actions":"[\"\ud800\"]"}`, false, "400", ReasonBodyNotUTF8},
 		{"InvalidUTF8InFormActions", save + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 22\r\n", "id=a&actions=%5B%FF%5D", false, "400", "actions is not valid UTF-8"},
 		{"GoodSave", save + "Content-Type: application/json\r\nContent-Length: 25\r\n", good, false, "200", ""},
 	}
@@ -106,5 +108,26 @@ func TestClientHangUp(t *testing.T) {
 	}
 	if strings.Contains(got, `"level":"WARN"`) || strings.Contains(got, `"level":"ERROR"`) {
 		t.Errorf("a client hanging up logged a store failure:\n%s", got)
+	}
+}
+
+func TestLoneSurrogate(t *testing.T) {
+	for body, want := range map[string]bool{
+		`"\ud800"`:             true,
+		`"\udc00"`:             true,
+		`"\ud800x"`:            true,
+		`"\ud800\u0041"`:       true,
+		`"\ud800\udc00"`:       false, // a pair: U+10000
+		`"\uD83D\uDE00"`:       false,
+		`"\\ud800"`:            false, // an escaped backslash, then text
+		`"\\\ud800"`:          true,
+		`"\u0041\n\"\ud7ff"`: false,
+		`"\ud800\`:            true,
+		`"\u12"`:               false, // malformed: json refuses it anyway
+		`"plain"`:              false,
+	} {
+		if got := loneSurrogate([]byte(body)); got != want {
+			t.Errorf("loneSurrogate(%s) = %v, want %v", body, got, want)
+		}
 	}
 }
