@@ -588,6 +588,21 @@ func TestRedisOutage(t *testing.T) {
 
 // TestSessionCache: with Redis, a session this instance has seen is
 // checked from its cache, and never while Redis is down.
+// redisGets is the number of GET commands Redis has run.
+func redisGets(t *testing.T, c *redis.Client) int {
+	t.Helper()
+	info, err := c.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(info, "cmdstat_get:calls=")
+	if !ok {
+		return 0
+	}
+	n, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+	return n
+}
+
 func TestSessionCache(t *testing.T) {
 	r := testenv.StartRedis(t)
 	logger, _ := testLogger(t)
@@ -599,6 +614,16 @@ func TestSessionCache(t *testing.T) {
 	wantOK(t, "save", c.saveJSON(id, `[]`))
 	if got := c.list(); len(got) != 1 || got[0].ID != id {
 		t.Errorf("list: got %v, want [%s]", ids(got), id)
+	}
+	// Cached: more lists with the same session ask Redis nothing.
+	admin := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer admin.Close()
+	before := redisGets(t, admin)
+	for range 5 {
+		c.list()
+	}
+	if n := redisGets(t, admin) - before; n != 0 {
+		t.Errorf("5 lists with a cached session: Redis ran %d GETs, want 0", n)
 	}
 
 	r.Stop()
