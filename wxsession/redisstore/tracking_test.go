@@ -228,9 +228,13 @@ func TestRevocationAcrossInstances(t *testing.T) {
 					t.Fatal(err)
 				}
 				n := b.CacheLen()
+				deadline := time.Now().Add(5 * time.Second)
 				for b.CacheLen() == n {
 					if _, found, err := b.GetToken(ctx, hash); err != nil || !found {
 						t.Fatalf("GetToken: found %v, err %v", found, err)
+					}
+					if time.Now().After(deadline) {
+						t.Fatal("the token was not cached on b within 5s")
 					}
 					time.Sleep(time.Millisecond)
 				}
