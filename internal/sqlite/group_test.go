@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -230,3 +231,100 @@ func BenchmarkParallelSave(b *testing.B) {
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
+
+// TestGroupFailsAlone: in one group, a write that has already changed rows
+// and then fails is rolled back to its savepoint while the others commit;
+// a write that breaks the transaction itself (here it ends it, so its
+// savepoint cannot be rolled back) fails alone too: the group is rolled
+// back whole and the others run again and commit.
+func TestGroupFailsAlone(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		fail  func(ctx context.Context, tx wtx) error
+		wantN int // transactions at least: 2 when the group was run again
+	}{
+		{"AfterChangingRows", func(ctx context.Context, tx wtx) error {
+			now := time.Now()
+			if err := insert(ctx, tx, paint.Paint{OpenID: "alice", ID: "ghost", Actions: "[1]", CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+			return errors.New("failed after its insert")
+		}, 1},
+		{"BreakingTheTransaction", func(ctx context.Context, tx wtx) error {
+			now := time.Now()
+			if err := insert(ctx, tx, paint.Paint{OpenID: "alice", ID: "ghost", Actions: "[1]", CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "ROLLBACK"); err != nil {
+				return err
+			}
+			return errors.New("failed after ending the transaction")
+		}, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "yibi.db")
+			s, err := Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ctx := context.Background()
+			unlock := holdLock(t, path)
+			before := s.groups.Load()
+			var wg sync.WaitGroup
+			errs := make([]error, 5)
+			for i := range errs {
+				wg.Go(func() {
+					if i == 2 {
+						errs[i] = s.write(ctx, "test", tt.fail)
+						return
+					}
+					now := time.Now()
+					_, errs[i] = s.Save(ctx, paint.Paint{OpenID: "alice", ID: fmt.Sprint("p", i), Actions: "[0]", CreatedAt: now, UpdatedAt: now}, paint.Limits{})
+				})
+			}
+			time.Sleep(300 * time.Millisecond) // all five wait for the lock: one group
+			unlock()
+			wg.Wait()
+			for i, err := range errs {
+				if (i == 2) != (err != nil) {
+					t.Errorf("write %d: got %v", i, err)
+				}
+			}
+			if got := s.groups.Load() - before; got < int64(tt.wantN) {
+				t.Errorf("got %d committed transactions, want at least %d", got, tt.wantN)
+			}
+			var ids []string
+			s.List(ctx, "alice", paint.Page{}, func(p paint.Paint) error { ids = append(ids, p.ID); return nil })
+			slices.Sort(ids)
+			if got := strings.Join(ids, ","); got != "p0,p1,p3,p4" {
+				t.Errorf("got paints %s, want p0,p1,p3,p4 (the failed write's insert undone)", got)
+			}
+		})
+	}
+}
+
+// holdLock takes SQLite's write lock on path from another connection,
+// so that writes queue up; unlock releases it.
+func holdLock(t *testing.T, path string) (unlock func()) {
+	t.Helper()
+	ctx := context.Background()
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
