@@ -3,6 +3,7 @@ package wechat_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -310,8 +311,15 @@ func TestDecryptSimulatorData(t *testing.T) {
 
 // TestRefusedTokenStillCurrentForcesRefresh: WeChat refuses a token that
 // stable_token keeps answering (a leaked token revoked on its side): the
-// only way out is one force_refresh.
+// only way out is one force_refresh. The same for each errcode that
+// refuses a token (40001 invalid, 40014 malformed, 42001 expired).
 func TestRefusedTokenStillCurrentForcesRefresh(t *testing.T) {
+	for _, errcode := range []int{wechat.CodeInvalidToken, wechat.CodeInvalidTokenFormat, wechat.CodeTokenExpired} {
+		t.Run(fmt.Sprint(errcode), func(t *testing.T) { refusedTokenForcesRefresh(t, errcode) })
+	}
+}
+
+func refusedTokenForcesRefresh(t *testing.T, errcode int) {
 	clk := &clock{now: time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)}
 	sim := wechatsim.New(wechatsim.Config{Apps: map[string]string{appID: secret}, Now: clk.Now})
 	var mu sync.Mutex
@@ -321,7 +329,7 @@ func TestRefusedTokenStillCurrentForcesRefresh(t *testing.T) {
 		bad := revoked != "" && r.URL.Query().Get("access_token") == revoked
 		mu.Unlock()
 		if bad {
-			w.Write([]byte(`{"errcode":40001,"errmsg":"invalid credential"}`))
+			fmt.Fprintf(w, `{"errcode":%d,"errmsg":"refused"}`, errcode)
 			return
 		}
 		sim.ServeHTTP(w, r)
