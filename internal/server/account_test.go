@@ -68,6 +68,10 @@ func testAccountRoutes(t *testing.T, cfg config.Config) {
 	if err := json.Unmarshal(stats.body, &st); err != nil || st.PhoneNumbers != 1 {
 		t.Errorf("got stats %s, want one paid phone call", stats.body)
 	}
+	// The operator sees the same count.
+	if m := string(do(t, "GET", s.URL()+"/metrics", nil, "", nil).body); !strings.Contains(m, "\nyibi_wechat_phone_paid_calls_total 1\n") {
+		t.Errorf("/metrics: want yibi_wechat_phone_paid_calls_total 1, got:\n%s", grepLines(m, "yibi_wechat_"))
+	}
 	a = do(t, "GET", api+"me", c.headers(), "", nil)
 	if err := json.Unmarshal(a.body, &me); err != nil || !me.Data.HasPhone || me.Data.NickName != "一笔 e2e" {
 		t.Errorf("me: got %v, want the profile with hasPhone", a)
@@ -107,4 +111,15 @@ func uploadProfile(t *testing.T, c *client, nickName string) answer {
 	fw.Write(png)
 	mw.Close()
 	return do(t, "POST", c.api+"/session/profile", c.headers(), mw.FormDataContentType(), &body)
+}
+
+// grepLines returns the lines of text that contain sub.
+func grepLines(text, sub string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
