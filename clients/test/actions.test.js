@@ -1,5 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import actions from '../miniprogram/lib/actions.js';
 import { Drawing, ink } from '../miniprogram/lib/drawing.js';
 
@@ -203,10 +204,50 @@ test('space, undo and clear: what is drawn', async (t) => {
     ['an unclosed stroke group runs to the end', [...strokeOf(1).slice(0, -1)], [1]],
     ['nested save/restore stays one unit', [a('save'), a('save'), a('moveTo', 4, 4), a('restore'), a('stroke'), a('restore'), U], []],
     ['a stored string', JSON.stringify([S, ...strokeOf(5), U, ...strokeOf(6)]), [6]],
-    ['odd entries are units and never throw', [null, 5, ...strokeOf(1), U, U], []],
+    ['odd entries are no units and never throw', [null, 5, ...strokeOf(1), U, U], []],
   ]) {
     await t.test(name, () => assert.deepEqual(drawnStrokes(list), want));
   }
+});
+
+// The undo and clear cases the server's renderer is tested with too
+// (internal/render/units_test.go): both take back and hide the same strokes.
+test('undo and clear, plain and targeted: the cases shared with the Go renderer', async (t) => {
+  const file = new URL('../../internal/render/testdata/units.json', import.meta.url);
+  const cases = JSON.parse(fs.readFileSync(file, 'utf8'));
+  assert.ok(cases.length > 20);
+  for (const c of cases) {
+    await t.test(c.name, () => assert.deepEqual(drawnStrokes(c.actions), c.drawn));
+  }
+});
+
+test('units: indexes, lastUnit and unitCount', () => {
+  const list = [S, ...strokeOf(1), U, ...strokeOf(2), ...strokeOf(3), a('undo', 1), a('clear', 0, 3)];
+  assert.deepEqual(actions.units(list).map((u) => [u.index, u.clear, u.hidden]), [[2, false, true], [3, true, false]]);
+  assert.equal(actions.unitCount(list), 4, 'taken back or not, every unit counts');
+  assert.equal(actions.lastUnit(list), 3, 'the clear');
+  assert.equal(actions.lastUnit([S, ...strokeOf(1), a('undo', 0)]), -1);
+  assert.equal(actions.unitCount(JSON.stringify(list)), 4, 'a stored string');
+});
+
+test('pinUnits writes plain undos and clears with their targets, from an action on', () => {
+  const head = [S, ...strokeOf(1), ...strokeOf(2)];
+  const list = [...head, U, C, U, U, U, ...strokeOf(3)];
+  const pinned = actions.pinUnits(list, head.length);
+  // undo takes unit 1; clear (unit 2) hides 0..1; undo takes the clear, then unit 0; the last takes nothing.
+  assert.deepEqual(pinned.slice(head.length), [a('undo', 1), a('clear', 0, 2), a('undo', 2), a('undo', 0), ...strokeOf(3)]);
+  assert.deepEqual(drawnStrokes(pinned), drawnStrokes(list), 'the same drawing');
+  assert.deepEqual(actions.pinUnits([...head, U], head.length + 1), [...head, U], 'before from: left as it is');
+});
+
+test('shiftUnits moves targets at or past the insertion point', () => {
+  const list = [a('undo', 0), a('undo', 2), a('undo', 5), a('clear', 0, 4), a('clear', 2, 3), a('clear', 0, 1), U, C, ...strokeOf(1)];
+  assert.deepEqual(actions.shiftUnits(list, 2, 3), [
+    a('undo', 0), a('undo', 5), a('undo', 8), a('clear', 0, 2, 5, 7), a('clear', 5, 6), a('clear', 0, 1), U, C, ...strokeOf(1),
+  ]);
+  assert.deepEqual(actions.shiftUnits([a('clear', 1, 2, 'x', 3, 3, 3)], 0, 1), [a('clear', 2, 3)], 'empty and odd ranges are dropped');
+  const none = a('clear', 'x', 1, 2, 2);
+  assert.deepEqual(actions.shiftUnits([none], 0, 1), [none], 'a clear that hid nothing never becomes a plain one');
 });
 
 test('canUndo and canClear', () => {
@@ -246,10 +287,13 @@ test('Drawing: a new drawing starts with space; edits append and report', () => 
   const erased = d.stroke([[1, 2]], { eraser: true });
   assert.deepEqual(erased[3].data, ['#FFFFFF']);
   assert.deepEqual(erased[4].data, [20]);
-  assert.deepEqual(d.undo(), [U]);
-  assert.deepEqual(d.clear(), [C]);
+  // Each names what it takes back or hides: unit 1 (the eraser stroke), units 0 and 1.
+  assert.deepEqual(d.undo(), [a('undo', 1)]);
+  assert.deepEqual(d.clear(), [a('clear', 0, 2)]);
   assert.equal(d.canClear, false);
-  assert.equal(d.actions.length, 1 + 7 + 7 + 1 + 1);
+  assert.deepEqual(d.undo(), [a('undo', 2)], 'the clear is unit 2');
+  assert.equal(d.canClear, true);
+  assert.equal(d.actions.length, 1 + 7 + 7 + 1 + 1 + 1);
   assert.deepEqual(ink({ eraser: true }), { color: '#FFFFFF', width: 20 });
   assert.deepEqual(ink({}), { color: '#666666', width: 5 });
 });
@@ -272,7 +316,7 @@ test('Drawing: full before the limit, never past it', async (t) => {
   await t.test('it filled up', () => assert.ok(strokes > 0 && d.full, `strokes ${strokes}, full ${d.full}`));
   await t.test('a full drawing takes no stroke', () => assert.deepEqual(d.stroke(points, {}), []));
   await t.test('undo and clear still fit', () => {
-    assert.deepEqual(d.undo(), [U]);
+    assert.deepEqual(d.undo(), [a('undo', strokes - 1)]);
     assert.ok(actions.byteLength(actions.serialize(d.actions)) <= limit);
   });
   await t.test('a stroke is cut to the room left', () => {

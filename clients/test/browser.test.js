@@ -8,6 +8,7 @@ import path from 'node:path';
 import wxsession from '../miniprogram/lib/wxsession.js';
 import { createSimPlatform } from '../web/simplatform.js';
 import { startBrowser } from './yibi.js';
+import { visible } from '../miniprogram/lib/actions.js';
 
 const OUT = path.join(import.meta.dirname, '..', 'test-output');
 
@@ -431,13 +432,25 @@ test('browser app in Chromium against a real yibi', { timeout: 180000 }, async (
         ]);
       }
       await Promise.all([waitState(a, 'saved'), waitState(b, 'saved')]);
+      // Tab b draws once more; tab a, not knowing of it, undoes its own
+      // latest stroke (y 0.5). The undo names that stroke, so after the
+      // conflict it takes back a's stroke, not b's newer one.
+      await line(b, [0.1, 0.9], [0.9, 0.9]);
+      await waitState(b, 'saved');
+      await a.getByTestId('undo').click();
+      await waitState(a, 'saved');
       // The slower tab saved last; the other learns of the later strokes on its next edit.
       await line(a, [0.1, 0.8], [0.9, 0.8]);
       await waitState(a, 'saved');
       const saved = await savedPaint(user, id);
       const colors = saved.filter((x) => x.method === 'setStrokeStyle').map((x) => x.data[0]);
       assert.equal(colors.filter((c) => c === '#FF0000').length, 6, `tab a's strokes: ${colors}`);
-      assert.equal(colors.filter((c) => c === '#0000FF').length, 4, `tab b's strokes: ${colors}`);
+      assert.equal(colors.filter((c) => c === '#0000FF').length, 5, `tab b's strokes: ${colors}`);
+      // What the drawing shows: every stroke but a's at y 0.5 (250 of 500).
+      const shownStrokes = visible(saved).filter((x) => x.method === 'moveTo').map((x) => Math.round(x.data[1] / 5) / 100);
+      assert.deepEqual(shownStrokes.filter((y) => y === 0.5), [], `a's undone stroke is still shown: ${shownStrokes}`);
+      assert.equal(shownStrokes.length, 10, `shown: ${shownStrokes}`);
+      assert.ok(shownStrokes.includes(0.9), `b's last stroke was taken back: ${shownStrokes}`);
       assert.equal(saved.filter((x) => x.method === 'space').length, 1, 'one drawing, not two glued together');
       // Tab a drew on the merged drawing: it shows tab b's strokes too.
       const shown = await colorsOn(a);

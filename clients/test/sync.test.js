@@ -9,7 +9,7 @@ import { createSimPlatform } from '../web/simplatform.js';
 import { createOutbox, SAVED, FULL } from '../miniprogram/lib/outbox.js';
 import { appendSender } from '../miniprogram/lib/sync.js';
 import { Drawing } from '../miniprogram/lib/drawing.js';
-import { parse, MAX_BYTES } from '../miniprogram/lib/actions.js';
+import { parse, visible, MAX_BYTES } from '../miniprogram/lib/actions.js';
 import { startYibi } from './yibi.js';
 import { memStorage } from './memstorage.js';
 
@@ -91,6 +91,29 @@ test('append transport against a real yibi', async (t) => {
     assert.equal(a.outbox.pending(id) || b.outbox.pending(id), false);
     assert.ok(![...a.states, ...b.states].includes('full'));
   });
+
+  // shown lists the strokes a drawing shows (visible), by colour.
+  const shown = (list) => visible(parse(list)).filter((a) => a.method === 'setStrokeStyle').map((a) => a.data[0]);
+
+  for (const edit of ['undo', 'clear']) {
+    await t.test(`${edit === 'undo' ? 'an undo' : 'a clear'} of this device's stroke after another device's stroke: the other's stays`, async () => {
+      const user = `${edit}-` + run;
+      const id = crypto.randomUUID();
+      const a = device(user);
+      const b = device(user);
+      await a.open(id);
+      await a.stroke(id, 10, '#FF0000'); // s1, saved
+      await b.open(id);
+      await b.stroke(id, 200, '#0000FF'); // s2, saved; a has not seen it
+      a.drawing[edit]();
+      await a.outbox.put(id, a.drawing.actions); // a's rev is stale: a conflict, then the rebuilt drawing
+      const p = await get(a, id);
+      assert.deepEqual(shown(p.actions), ['#0000FF'], p.actions);
+      assert.equal(strokes(p.actions), 2, 'both strokes are stored');
+      assert.equal(JSON.stringify(a.drawing.actions), p.actions, 'device a shows the merged drawing');
+      assert.equal(a.outbox.pending(id), false);
+    });
+  }
 
   await t.test('an append whose answer was lost is not drawn twice', async () => {
     let lost = 0;

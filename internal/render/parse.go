@@ -51,16 +51,42 @@ func toArgs(data any) []any {
 	}
 }
 
-// standing applies the drawing's undo and clear (docs/drawing.md, "Units
-// and undo") and returns the actions still to draw, in order.
+// standing applies the drawing's undo and clear (docs/drawing.md, "Units,
+// undo and clear") and returns the actions still to draw, in order: what
+// the clients' visible (clients/miniprogram/lib/actions.js) returns.
+//
+// Every unit gets the next index in the drawing's unit order, taken back
+// or not. An undo with no data takes back the latest unit still standing;
+// one with a target takes back that unit if it stands before it. A
+// standing clear hides every unit before it, or with data only the units
+// in its [from, to) ranges. Cost is linear in the drawing: the plain
+// undos' stack holds each unit once, and clears' ranges are summed in a
+// difference array.
 func standing(list []action) []action {
-	type unit struct{ from, to int } // list[from:to]
+	type unit struct {
+		from, to int // list[from:to]
+		clear    bool
+		up       bool // not taken back
+	}
 	var units []unit
+	var stack []int // units not yet popped by a plain undo; some may be down
 	for i := 0; i < len(list); {
 		switch list[i].method {
+		case "space":
+			// A marker, not a unit: no undo takes it back.
+			i++
 		case "undo":
-			if len(units) > 0 {
-				units = units[:len(units)-1]
+			if len(list[i].args) == 0 {
+				for len(stack) > 0 {
+					k := stack[len(stack)-1]
+					stack = stack[:len(stack)-1]
+					if units[k].up {
+						units[k].up = false
+						break
+					}
+				}
+			} else if k, ok := whole(list[i].args[0]); ok && k >= 0 && k < float64(len(units)) {
+				units[int(k)].up = false
 			}
 			i++
 		case "save":
@@ -78,25 +104,58 @@ func standing(list []action) []action {
 					break
 				}
 			}
-			units = append(units, unit{i, j})
+			stack = append(stack, len(units))
+			units = append(units, unit{from: i, to: min(j, len(list)), up: true})
 			i = j
 		default:
-			units = append(units, unit{i, i + 1})
+			stack = append(stack, len(units))
+			units = append(units, unit{from: i, to: i + 1, clear: list[i].method == "clear", up: true})
 			i++
 		}
 	}
-	start := 0
-	for k := len(units) - 1; k >= 0; k-- {
-		if list[units[k].from].method == "clear" {
-			start = k + 1
-			break
+	diff := make([]int, len(units)+1)
+	cover := func(from, to float64) {
+		from = max(from, 0)
+		if from < to {
+			diff[int(from)]++
+			diff[int(to)]--
+		}
+	}
+	for c, u := range units {
+		if !u.up || !u.clear {
+			continue
+		}
+		args := list[u.from].args
+		if len(args) == 0 {
+			cover(0, float64(c))
+			continue
+		}
+		for p := 0; p+1 < len(args); p += 2 {
+			from, ok1 := whole(args[p])
+			to, ok2 := whole(args[p+1])
+			if ok1 && ok2 {
+				cover(from, min(to, float64(c)))
+			}
 		}
 	}
 	var out []action
-	for _, u := range units[start:] {
-		out = append(out, list[u.from:u.to]...)
+	hidden := 0
+	for k, u := range units {
+		hidden += diff[k]
+		if u.up && !u.clear && hidden == 0 {
+			out = append(out, list[u.from:u.to]...)
+		}
 	}
 	return out
+}
+
+// whole reads a unit index: a whole number or a numeric string of one.
+func whole(v any) (float64, bool) {
+	f, ok := num(v)
+	if !ok || f != math.Trunc(f) {
+		return 0, false
+	}
+	return f, true
 }
 
 // num reads a number or a numeric string the way the JS reader's num does

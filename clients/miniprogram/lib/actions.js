@@ -286,10 +286,22 @@ export function serialize(actions) { return JSON.stringify(actions || []); }
 
 /** spaceAction is the first action of every drawing made today. */
 export function spaceAction() { return { method: 'space', data: [SPACE.width, SPACE.height] }; }
-/** undoAction takes back the latest unit still standing. */
-export function undoAction() { return { method: 'undo', data: [] }; }
-/** clearAction hides every unit before it until it is undone. */
-export function clearAction() { return { method: 'clear', data: [] }; }
+/**
+ * undoAction takes back unit target (its index in the drawing's unit
+ * order: see units), or, with no target, the latest unit still standing
+ * (the form drawings saved before targets were recorded hold).
+ */
+export function undoAction(target) {
+  return { method: 'undo', data: target === undefined ? [] : [target] };
+}
+/**
+ * clearAction hides the first count units of the drawing (every unit
+ * before it, when count is its own index) until it is undone; with no
+ * count it hides every unit before it, whatever they are.
+ */
+export function clearAction(count) {
+  return { method: 'clear', data: count === undefined ? [] : [0, count] };
+}
 
 /** scaleFor is the replay scale that maps the 375-wide drawing space onto a canvas width. */
 export function scaleFor(canvasWidth) {
@@ -297,57 +309,233 @@ export function scaleFor(canvasWidth) {
   return w > 0 ? w / SPACE.width : 1;
 }
 
+// methodOf is an entry's method, or null for an entry that is no action
+// (not an object with a string method): no unit, never drawn, as the
+// server's renderer reads it.
 function methodOf(action) {
-  return action && typeof action === 'object' && typeof action.method === 'string' ? action.method : '';
+  return action && typeof action === 'object' && !Array.isArray(action) && typeof action.method === 'string'
+    ? action.method : null;
 }
 
-/**
- * units splits top-level actions into units (docs/drawing.md): a stroke
- * group (a save through its matching restore, or to the end when it never
- * closes), a clear, or any other single action. `undo` takes back the
- * latest unit still standing; `space` is a marker, not a unit, so an undo
- * never takes it back. Returns the standing units, oldest first, each
- * {clear: bool, actions: [...]}.
- */
-export function units(list) {
-  var standing = [];
+// whole reads a unit index: a whole number (or a numeric string of one), or null.
+function whole(v) {
+  var n = num(v);
+  return isNaN(n) || Math.floor(n) !== n ? null : n;
+}
+
+// tops splits a list into its top-level entries, each {from, to, m}
+// (list.slice(from, to), its method): a stroke group (a save through its
+// matching restore, or to the end when it never closes) or one entry.
+function tops(list) {
+  var out = [];
   var i = 0;
   while (i < list.length) {
     var m = methodOf(list[i]);
-    if (m === 'undo') { standing.pop(); i++; continue; }
-    if (m === 'space') { i++; continue; }
-    if (m === 'clear') { standing.push({ clear: true, actions: [] }); i++; continue; }
+    var j = i + 1;
     if (m === 'save') {
       var depth = 0;
-      var j = i;
-      for (; j < list.length; j++) {
+      for (j = i; j < list.length; j++) {
         var mj = methodOf(list[j]);
         if (mj === 'save') depth++;
         else if (mj === 'restore' && --depth === 0) break;
       }
-      standing.push({ clear: false, actions: list.slice(i, j + 1) });
-      i = j + 1;
-      continue;
+      j = Math.min(j + 1, list.length);
     }
-    standing.push({ clear: false, actions: [list[i]] });
-    i++;
+    out.push({ from: i, to: j, m: m });
+    i = j;
   }
-  return standing;
+  return out;
 }
 
-/** visible is what a drawing shows: the standing units after the last standing clear, flattened. */
-export function visible(list) {
-  var standing = units(list);
+// plain says whether an undo or clear has no arguments: the form saved
+// before targets were recorded.
+function plain(action) { return toArgs(action.data).length === 0; }
+
+// rangesOf reads a ranged clear's [from, to) pairs of unit indexes;
+// pairs that are not whole numbers are skipped.
+function rangesOf(action) {
+  var args = toArgs(action.data);
   var out = [];
-  for (var i = standing.length - 1; i >= 0 && !standing[i].clear; i--) out.unshift(standing[i].actions);
-  return [].concat.apply([], out);
+  for (var p = 0; p + 1 < args.length; p += 2) {
+    var a = whole(args[p]);
+    var b = whole(args[p + 1]);
+    if (a !== null && b !== null) out.push([a, b]);
+  }
+  return out;
+}
+
+/**
+ * analyze reads a drawing's units (docs/drawing.md, "Units, undo and
+ * clear"). Every unit gets the next index in the drawing's unit order (0,
+ * 1, …), taken back or not, so an index names one unit for good: units
+ * appended later, by this device or another, never move it. An undo with
+ * no target takes back the latest unit still standing; an undo with a
+ * target takes back that unit if it stands and comes before it, else
+ * nothing. Returns {all, took}: every unit, in order, as {index, from, to,
+ * clear, up (standing), hidden (by a standing clear)}, and for each plain
+ * undo (by its action index) the unit it took back, -1 for none.
+ */
+function analyze(list) {
+  var all = [];
+  var stack = []; // units not yet popped by a plain undo; some may be down (taken back by target)
+  var took = {};
+  var items = tops(list);
+  for (var n = 0; n < items.length; n++) {
+    var it = items[n];
+    if (it.m === null || it.m === 'space') continue;
+    if (it.m === 'undo') {
+      var action = list[it.from];
+      var k = -1;
+      if (plain(action)) {
+        while (stack.length && k < 0) {
+          var top = stack.pop();
+          if (all[top].up) k = top;
+        }
+        took[it.from] = k;
+      } else {
+        var t = whole(toArgs(action.data)[0]);
+        if (t !== null && t >= 0 && t < all.length && all[t].up) k = t;
+      }
+      if (k >= 0) all[k].up = false;
+      continue;
+    }
+    stack.push(all.length);
+    all.push({ index: all.length, from: it.from, to: it.to, clear: it.m === 'clear', up: true, hidden: false });
+  }
+  // A standing clear hides the units it names before it: a plain one all
+  // of them. Counted with a difference array, so a hostile drawing of many
+  // clears and ranges costs what its size does.
+  var diff = new Array(all.length + 1).fill(0);
+  function cover(a, b) {
+    a = Math.max(a, 0);
+    if (a < b) { diff[a]++; diff[b]--; }
+  }
+  for (var c = 0; c < all.length; c++) {
+    if (!all[c].up || !all[c].clear) continue;
+    var act = list[all[c].from];
+    if (plain(act)) { cover(0, c); continue; }
+    var rs = rangesOf(act);
+    for (var r = 0; r < rs.length; r++) cover(rs[r][0], Math.min(rs[r][1], c));
+  }
+  for (var h = 0, sum = 0; h < all.length; h++) {
+    sum += diff[h];
+    all[h].hidden = sum > 0;
+  }
+  return { all: all, took: took };
+}
+
+/**
+ * units reads a drawing's units (docs/drawing.md): a stroke group (a save
+ * through its matching restore, or to the end when it never closes), a
+ * clear, or any other single top-level action except `space` (a marker,
+ * so no undo takes it back) and `undo`. Returns the units still standing
+ * (not taken back by an undo), oldest first, each {index, clear, hidden,
+ * actions}: index is the unit's place in the drawing's unit order, the
+ * target an undo of it records.
+ */
+export function units(value) {
+  var list = parse(value);
+  return analyze(list).all.filter(function (u) { return u.up; }).map(function (u) {
+    return { index: u.index, clear: u.clear, hidden: u.hidden, actions: list.slice(u.from, u.to) };
+  });
+}
+
+/** unitCount is how many units a drawing holds, taken back or not: the index its next unit gets. */
+export function unitCount(value) { return analyze(parse(value)).all.length; }
+
+/** lastUnit is the index of the latest unit still standing (what an undo takes back), or -1. */
+export function lastUnit(value) {
+  var all = analyze(parse(value)).all;
+  for (var i = all.length - 1; i >= 0; i--) if (all[i].up) return i;
+  return -1;
+}
+
+/** visible is what a drawing shows: the standing units no standing clear hides, flattened, in order. */
+export function visible(list) {
+  var out = [];
+  var all = analyze(list).all;
+  for (var i = 0; i < all.length; i++) {
+    var u = all[i];
+    if (!u.up || u.clear || u.hidden) continue;
+    for (var j = u.from; j < u.to; j++) out.push(list[j]);
+  }
+  return out;
 }
 
 /** canUndo says whether an undo would take anything back. */
-export function canUndo(value) { return units(parse(value)).length > 0; }
+export function canUndo(value) { return lastUnit(value) >= 0; }
 
 /** canClear says whether a clear would hide anything (something is drawn). */
 export function canClear(value) { return visible(parse(value)).length > 0; }
+
+/**
+ * pinUnits returns list with every plain undo and clear from action index
+ * from on written with its target, as it reads in list: an undo names the
+ * unit it takes back (one that takes back nothing is dropped), a clear the
+ * units before it. They then keep their meaning when units are inserted
+ * before them (shiftUnits); a drawing's own pending edits saved by an
+ * older app hold the plain forms.
+ */
+export function pinUnits(list, from) {
+  var a = analyze(list);
+  var clearAt = {};
+  for (var c = 0; c < a.all.length; c++) if (a.all[c].clear) clearAt[a.all[c].from] = c;
+  var out = list.slice(0, from);
+  var items = tops(list);
+  for (var n = 0; n < items.length; n++) {
+    var it = items[n];
+    if (it.to <= from) continue;
+    var action = list[it.from];
+    if (it.from >= from && (it.m === 'undo' || it.m === 'clear') && plain(action)) {
+      if (it.m === 'undo') {
+        if (a.took[it.from] >= 0) out.push(undoAction(a.took[it.from]));
+      } else {
+        out.push(clearAction(clearAt[it.from]));
+      }
+      continue;
+    }
+    for (var j = Math.max(it.from, from); j < it.to; j++) out.push(list[j]);
+  }
+  return out;
+}
+
+/**
+ * shiftUnits returns list with its unit targets rewritten for a drawing
+ * where by units were inserted at unit index at: each targeted undo and
+ * ranged clear naming a unit at or after at names it by+ its index. A
+ * conflict rebuilds a drawing as the server's actions followed by this
+ * device's pending ones (lib/sync.js); the pending edits, pinned first
+ * (pinUnits), are shifted past the units the server gained.
+ */
+export function shiftUnits(list, at, by) {
+  var out = [];
+  var items = tops(list);
+  for (var n = 0; n < items.length; n++) {
+    var it = items[n];
+    var action = list[it.from];
+    if ((it.m === 'undo' || it.m === 'clear') && !plain(action)) {
+      if (it.m === 'undo') {
+        var t = whole(toArgs(action.data)[0]);
+        out.push(t !== null && t >= at ? undoAction(t + by) : action);
+      } else {
+        var data = [];
+        var rs = rangesOf(action);
+        for (var r = 0; r < rs.length; r++) {
+          var lo = rs[r][0];
+          var hi = rs[r][1];
+          if (lo >= hi) continue;
+          if (lo < at) data.push(lo, Math.min(hi, at));
+          if (hi > at) data.push(Math.max(lo, at) + by, hi + by);
+        }
+        // A clear that hid nothing keeps its data: none would make it plain.
+        out.push(data.length ? { method: 'clear', data: data } : action);
+      }
+      continue;
+    }
+    for (var j = it.from; j < it.to; j++) out.push(list[j]);
+  }
+  return out;
+}
 
 /** byteLength is the UTF-8 size of a string. */
 export function byteLength(s) {
@@ -388,7 +576,7 @@ export function color(v) { return colorOf(v, 0); }
 export default {
   PALETTE, WIDTHS, LINE_WIDTH, ERASER, SPACE, THUMBNAIL_SCALE, MAX_BYTES, POINT_BYTES, STROKE_BYTES, FULL_BYTES,
   color, parse, replay, strokeActions, serialize, spaceAction, undoAction, clearAction, scaleFor,
-  units, visible, canUndo, canClear, byteLength, room, maxPoints, drawSegment,
+  units, unitCount, lastUnit, visible, canUndo, canClear, pinUnits, shiftUnits, byteLength, room, maxPoints, drawSegment,
 };
 
 /**

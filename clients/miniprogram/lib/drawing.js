@@ -8,7 +8,7 @@
  * drawing to the outbox, which appends only what the server lacks.
  */
 import {
-  spaceAction, undoAction, clearAction, strokeActions, canUndo, canClear, room, maxPoints,
+  spaceAction, undoAction, clearAction, strokeActions, canClear, lastUnit, unitCount, room, maxPoints,
   FULL_BYTES, ERASER, LINE_WIDTH, PALETTE, parse, replay, scaleFor,
 } from './actions.js';
 
@@ -43,7 +43,7 @@ export class Drawing {
   /** maxPoints: how many points the next stroke may take. */
   get maxPoints() { return this.full ? 0 : maxPoints(this.room); }
 
-  get canUndo() { return canUndo(this.actions); }
+  get canUndo() { return lastUnit(this.actions) >= 0; }
 
   get canClear() { return canClear(this.actions); }
 
@@ -59,11 +59,22 @@ export class Drawing {
     return this.push(strokeActions(pts, k.color, k.width));
   }
 
-  /** undo appends an undo when one would take something back. */
-  undo() { return this.canUndo ? this.push([undoAction()]) : []; }
+  /**
+   * undo appends an undo of the latest unit still standing, naming it, so
+   * it takes back that unit even when a conflict puts another device's
+   * strokes after it (lib/sync.js); nothing when nothing stands.
+   */
+  undo() {
+    const k = lastUnit(this.actions);
+    return k >= 0 ? this.push([undoAction(k)]) : [];
+  }
 
-  /** clear appends a clear when something is drawn. */
-  clear() { return this.canClear ? this.push([clearAction()]) : []; }
+  /**
+   * clear appends a clear of the units drawn so far, counted, so strokes
+   * another device appended meanwhile stay visible after a conflict;
+   * nothing when nothing is drawn.
+   */
+  clear() { return this.canClear ? this.push([clearAction(unitCount(this.actions))]) : []; }
 
   /**
    * paint clears a canvas of pixelWidth × pixelHeight device pixels shown

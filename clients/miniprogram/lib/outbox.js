@@ -34,10 +34,12 @@ export const BACKOFF = { first: 1000, max: 30000 };
  * opts.storage: {get(key), set(key, value), remove(key), keys()} holding JSON-able values;
  * opts.prefix: the storage key prefix (one per user: entries are sent with that user's session);
  * opts.instance: this outbox's name in its keys (default random: one per tab or app launch);
- * opts.send({id, actions, acked, rev}): resolves with {rev?, actions?} when the
- *   server has everything in actions (actions: the drawing rebuilt after a
- *   conflict, which the server now has whole), rejects otherwise; an error
- *   with state FULL or QUOTA is a refusal that waiting will not fix soon;
+ * opts.send({id, actions, acked, rev}): resolves with {rev?, actions?, follow?}
+ *   when the server has everything in actions (actions: the drawing rebuilt
+ *   after a conflict, which the server now has whole; follow(edits): edits
+ *   made on the old drawing during the send, rewritten for the rebuilt
+ *   one), rejects otherwise; an error with state FULL or QUOTA is a
+ *   refusal that waiting will not fix soon;
  * opts.onChange(id, state): called when a paint's state changes;
  * opts.onRebase(id, actions): the paint's local drawing was rebuilt after a conflict;
  * opts.setTimeout / opts.clearTimeout: the timers (tests pass fakes).
@@ -151,8 +153,9 @@ export function createOutbox(opts) {
         if (!now) return;
         if (res && Array.isArray(res.actions)) {
           // Rebuilt after a conflict: the server has res.actions whole; edits
-          // made during the send follow them.
-          now.actions = res.actions.concat(now.actions.slice(n));
+          // made during the send follow them, rewritten to fit (follow).
+          const during = now.actions.slice(n);
+          now.actions = res.actions.concat(typeof res.follow === 'function' ? res.follow(during) : during);
           now.acked = res.actions.length;
           onRebase(id, now.actions);
         } else {

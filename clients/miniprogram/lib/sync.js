@@ -7,7 +7,11 @@
  * When another device or tab wrote first (409 revision conflict), the
  * paint is read back with `get` and rebuilt as the server's actions
  * followed by ours, and ours are appended at the server's revision:
- * neither side's strokes are lost. The rebuilt drawing is returned, so the
+ * neither side's strokes are lost. Our undos and clears name the units
+ * they take back or hide (docs/drawing.md), and those names are moved past
+ * the units the server gained, so an undo of our stroke still takes back
+ * our stroke, not the other device's that now comes after it, and a clear
+ * hides only what this device saw. The rebuilt drawing is returned, so the
  * outbox keeps it and the page repaints it.
  *
  * One app-specific function is all it needs: call(name, body, id) sends
@@ -16,7 +20,7 @@
  * {statusCode, data}, the answer's envelope; it rejects when there is no
  * answer (network).
  */
-import { parse } from './actions.js';
+import { parse, unitCount, pinUnits, shiftUnits } from './actions.js';
 import { FULL, QUOTA } from './outbox.js';
 
 /** Reasons of refusals that retrying soon will not fix, and the outbox state each shows. */
@@ -43,8 +47,33 @@ function failure(res, reason) {
 }
 
 /**
+ * rebase rebuilds a drawing after a conflict: local's first base actions
+ * are what the server had acknowledged, server is the paint now. Returns
+ * {actions, at, by}: the rebuilt drawing and how its units moved (by units
+ * inserted at unit index at), for edits made on local meanwhile.
+ */
+export function rebase(local, base, server) {
+  const ours = local.slice(base);
+  if (sameActions(server.slice(base, base + ours.length), ours)) {
+    // Our earlier append arrived; only its answer was lost. Sending it
+    // again would draw every stroke twice. Units another device appended
+    // after it come before anything we add next.
+    const at = unitCount(local);
+    return { actions: server, at, by: unitCount(server) - at };
+  }
+  // Ours move past what the server gained since our base. Plain undos and
+  // clears an older app left pending are pinned to what they meant first.
+  const at = unitCount(local.slice(0, base));
+  const by = unitCount(server) - at;
+  const pinned = pinUnits(local, base).slice(base);
+  return { actions: server.concat(shiftUnits(pinned, at, by)), at, by };
+}
+
+/**
  * appendSender makes the outbox's send: ({id, actions, acked, rev}) →
- * {rev} or, after a conflict, {rev, actions} with the rebuilt drawing.
+ * {rev} or, after a conflict, {rev, actions, follow} with the rebuilt
+ * drawing and follow(edits), which rewrites edits made on the old drawing
+ * meanwhile so they name the same units in the rebuilt one.
  */
 export function appendSender(call) {
   return async function send({ id, actions: list, acked, rev }) {
@@ -52,7 +81,9 @@ export function appendSender(call) {
     let base = acked || 0;
     let at = rev || 0;
     let rebuilt = false;
-    const done = (r) => (rebuilt ? { rev: r, actions: local } : { rev: r });
+    const moves = [];
+    const follow = (edits) => moves.reduce((l, m) => shiftUnits(l, m.at, m.by), edits);
+    const done = (r) => (rebuilt ? { rev: r, actions: local, follow } : { rev: r });
     for (let i = 0; i <= CONFLICTS; i++) {
       const add = local.slice(base);
       if (!add.length) return done(at);
@@ -73,14 +104,9 @@ export function appendSender(call) {
       }
       if (g.code !== 0 || !g.data) throw failure(got, g.error && g.error.reason);
       const server = parse(g.data.actions);
-      const ours = local.slice(base);
-      if (sameActions(server.slice(base, base + ours.length), ours)) {
-        // Our earlier append arrived; only its answer was lost. Sending it
-        // again would draw every stroke twice.
-        local = server;
-      } else {
-        local = server.concat(ours);
-      }
+      const r = rebase(local, base, server);
+      local = r.actions;
+      moves.push(r);
       base = server.length;
       at = g.data.rev;
       rebuilt = true;
@@ -91,4 +117,4 @@ export function appendSender(call) {
   };
 }
 
-export default { appendSender, REFUSED, CONFLICTS };
+export default { appendSender, rebase, REFUSED, CONFLICTS };
