@@ -497,7 +497,7 @@ test('profile: logout ends the session and forgets the token', async () => {
 // shareAnswer plays the share route: paint 'a' is on the server, others are not.
 const shareAnswer = (o) => (o.url.endsWith('/paints/share')
   ? (o.data.id === 'a'
-    ? { statusCode: 200, data: { code: 0, msg: 'success', data: { url: '/s/gpKD7dkNC23HkM73YyHmeh5o', image: '/s/gpKD7dkNC23HkM73YyHmeh5o.png' } } }
+    ? { statusCode: 200, data: { code: 0, msg: 'success', data: { url: '/s/gpKD7dkNC23HkM73YyHmeh5o', image: '/s/gpKD7dkNC23HkM73YyHmeh5o.png', card: '/s/gpKD7dkNC23HkM73YyHmeh5o.card.png' } } }
     : { statusCode: 404, data: { code: -1, msg: 'fail', error: { reason: 'not found' } } })
   : { statusCode: 200, data: { code: 0, msg: 'success', data: {} } });
 
@@ -509,13 +509,17 @@ test('draw: the share card shares first, shows the server picture and opens the 
   assert.deepEqual(await card.promise, {
     title: '一笔到底',
     path: '/pages/view/view?token=gpKD7dkNC23HkM73YyHmeh5o',
-    imageUrl: 'http://127.0.0.1:5757/s/gpKD7dkNC23HkM73YyHmeh5o.png',
-  });
+    imageUrl: 'http://127.0.0.1:5757/s/gpKD7dkNC23HkM73YyHmeh5o.card.png',
+  }, 'the 5:4 card picture: WeChat would crop the 3:4 one');
   const req = h.requests.find((r) => r.url.endsWith('/share'));
   assert.equal(req.url, 'http://127.0.0.1:5757/applet/session/paints/share');
   assert.equal(req.method, 'POST');
   assert.deepEqual(req.data, { id: 'a' });
   assert.equal(req.header.Authorization, 'Bearer t1');
+  // A server from before card pictures: its 3:4 picture, cropped but there.
+  h.answer = () => ({ statusCode: 200, data: { code: 0, msg: 'success', data: { url: '/s/gpKD7dkNC23HkM73YyHmeh5o', image: '/s/gpKD7dkNC23HkM73YyHmeh5o.png' } } });
+  assert.equal((await h.page.onShareAppMessage({}).promise).imageUrl, 'http://127.0.0.1:5757/s/gpKD7dkNC23HkM73YyHmeh5o.png');
+  h.answer = shareAnswer;
   // A drawing the server does not have yet: the default card, no error.
   h.page.onLoad({ id: 'new' });
   assert.deepEqual(await h.page.onShareAppMessage({}).promise, { title: '一笔到底', path: '/pages/index/index' });
@@ -588,7 +592,7 @@ test('view: shows the public picture, replays from the actions, saves to the alb
   assert.equal(h.downloads[0].header, undefined);
   assert.deepEqual(h.saved, ['wxfile://tmp_1']);
 
-  assert.deepEqual(h.page.onShareAppMessage({}), { title: '一笔到底', path: `/pages/view/view?token=${TOKEN}`, imageUrl: `http://127.0.0.1:5757/s/${TOKEN}.png` });
+  assert.deepEqual(h.page.onShareAppMessage({}), { title: '一笔到底', path: `/pages/view/view?token=${TOKEN}`, imageUrl: `http://127.0.0.1:5757/s/${TOKEN}.card.png` });
   const app = JSON.parse(await (await import('node:fs/promises')).readFile(path.join(root, 'app.json'), 'utf8'));
   assert.ok(app.pages.includes('pages/view/view'));
 });

@@ -7,20 +7,26 @@ import (
 )
 
 // SharePath is where a share link's public page is served: SharePath +
-// token is the page, SharePath + token + ".png" its picture. Both are
-// outside the session routes: anyone with the link may look.
+// token is the page, SharePath + token + ".png" its picture and
+// SharePath + token + ".card.png" its picture for a WeChat share card.
+// All are outside the session routes: anyone with the link may look.
 const SharePath = "/s/"
 
-// shareData is the answer of share: the page's and the picture's paths.
+// shareData is the answer of share: the page's and the pictures' paths.
 type shareData struct {
 	URL   string `json:"url"`
 	Image string `json:"image"`
+	Card  string `json:"card"`
 }
 
 // SharePaths returns the page's and the picture's paths of a link.
 func SharePaths(token string) (page, image string) {
 	return SharePath + token, SharePath + token + ".png"
 }
+
+// ShareCardPath returns the path of a link's share card picture: 5:4, as
+// WeChat shows a card's image (the 3:4 picture would be cropped).
+func ShareCardPath(token string) string { return SharePath + token + ".card.png" }
 
 // share makes (or returns the existing) public link of one of the
 // caller's paints. Another user's id is a 404, as for get.
@@ -42,7 +48,7 @@ func (a *api) share(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page, image := SharePaths(sh.Token)
-	OK(w, shareData{URL: page, Image: image})
+	OK(w, shareData{URL: page, Image: image, Card: ShareCardPath(sh.Token)})
 }
 
 // unshare ends the link of one of the caller's paints: its page and

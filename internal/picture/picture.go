@@ -1,7 +1,8 @@
 // Package picture serves a paint as an image: it renders through
 // internal/render, keeps the results in one bounded render.Cache shared
-// by every endpoint, bounds how many renders run at once, and answers
-// with an ETag of the paint's revision, so a gallery revisits cost a 304.
+// by every endpoint, bounds how many renders run at once (in all, and
+// for each owner), and answers with an ETag of the paint's revision, so a
+// gallery revisits cost a 304.
 package picture
 
 import (
@@ -9,10 +10,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image/color"
+	"io"
 	"net/http"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/yibi/yibi/internal/paint"
@@ -24,25 +28,64 @@ import (
 // or a hundred full-size pictures.
 const DefaultCacheBytes = 32 << 20
 
-// ErrBusy: every render slot stayed taken until the request's context
-// ended. The caller answers 503: retry later.
+// ErrBusy: the owner's turn or a render slot stayed taken until the
+// request's context ended or DefaultWait passed. The caller answers 503:
+// retry later.
 var ErrBusy = errors.New("picture: too many renders at once")
 
 // The formats Render makes.
 const (
 	PNG = "png"
 	SVG = "svg"
+	// Card is a PNG for a picture shown at 5:4 (a WeChat share card):
+	// width × CardHeight(width), the whole drawing at the card's height,
+	// centred on the apps' background, #f4f4f4.
+	Card = "card"
 )
 
-// Renderer renders paints, at most Slots at a time, through a cache. It
-// is safe for concurrent use; one serves the whole server.
+// cardBackground is the colour around the drawing on a Card: the apps'
+// background (#f4f4f4: the mini program's page, the browser app, the
+// share page), so the drawing's white sheet shows whole, as it does in
+// the apps, and a stroke that reaches its edge does not seem cut.
+var cardBackground = color.RGBA{0xf4, 0xf4, 0xf4, 0xff}
+
+// CardHeight is the height of a Card width wide: 5:4, as WeChat shows
+// share cards.
+func CardHeight(width int) int { return (width*4 + 2) / 5 }
+
+// PerOwner is how many renders of one owner's paints run at once. A
+// render the cache cannot answer costs up to seconds of a CPU (a 1 MiB
+// drawing), and any width is a new one, so without this one user asking
+// for new widths of a hostile drawing would hold every slot and everyone
+// else's thumbnails would wait and fail. With it, one user (and the
+// share links of their paints: they render as their owner) holds at most
+// one slot; their other renders wait their turn, within the same
+// DefaultWait.
+const PerOwner = 1
+
+// Renderer renders paints, at most Slots at a time and PerOwner of one
+// owner's, through a cache. It is safe for concurrent use; one serves
+// the whole server.
 type Renderer struct {
 	cache *render.Cache
 	slots chan struct{}
 	wait  time.Duration
+
+	mu     sync.Mutex
+	owners map[string]*owner // the owners that have a render running or waiting
+	// draw renders one image; a seam for tests (a slow renderer).
+	draw func(out io.Writer, actions string, width int, format string) error
 }
 
-// DefaultWait is the longest a request waits for a render slot.
+// owner is one owner's turns: a render holds one while it waits for a
+// slot and runs.
+type owner struct {
+	turns chan struct{} // PerOwner
+	users int           // requests holding or waiting for a turn
+}
+
+// DefaultWait is the longest a request waits for its owner's turn and a
+// render slot, together.
 const DefaultWait = 5 * time.Second
 
 // New returns a renderer with a cache of cacheBytes (0: DefaultCacheBytes)
@@ -56,7 +99,20 @@ func New(cacheBytes, slots int) *Renderer {
 	if slots <= 0 {
 		slots = runtime.NumCPU()
 	}
-	return &Renderer{cache: render.NewCache(cacheBytes), slots: make(chan struct{}, slots), wait: DefaultWait}
+	return &Renderer{cache: render.NewCache(cacheBytes), slots: make(chan struct{}, slots), wait: DefaultWait,
+		owners: make(map[string]*owner), draw: draw}
+}
+
+// draw renders actions in format.
+func draw(out io.Writer, actions string, width int, format string) error {
+	switch format {
+	case SVG:
+		return render.SVG(out, actions, width)
+	case Card:
+		return render.CardPNG(out, actions, width, CardHeight(width), cardBackground)
+	default:
+		return render.PNG(out, actions, width)
+	}
 }
 
 // Image is a rendered paint.
@@ -82,9 +138,11 @@ func key(p paint.Paint, width int, format string) render.Key {
 		Revision: p.Rev, Width: width, Format: format}
 }
 
-// Render returns p at width (clamped by render.Size) in format (PNG or
-// SVG), from the cache or rendered now. It waits for a render slot until
-// ctx ends or DefaultWait passes, then fails with ErrBusy.
+// Render returns p at width (clamped by render.Size) in format (PNG, SVG
+// or Card), from the cache or rendered now. A render waits for its
+// owner's turn (PerOwner, the owner being p.OpenID), then for a render
+// slot, until ctx ends or DefaultWait passes in all, then fails with
+// ErrBusy.
 func (rd *Renderer) Render(ctx context.Context, p paint.Paint, width int, format string) (Image, error) {
 	width, _ = render.Size(width)
 	img := Image{ContentType: "image/png", ETag: Tag(p, width, format)}
@@ -97,13 +155,15 @@ func (rd *Renderer) Render(ctx context.Context, p paint.Paint, width int, format
 		return img, nil
 	}
 	wait := time.NewTimer(rd.wait)
-	select {
-	case rd.slots <- struct{}{}:
-		wait.Stop()
-	case <-ctx.Done():
-		return Image{}, fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
-	case <-wait.C:
-		return Image{}, ErrBusy
+	defer wait.Stop()
+	o := rd.owner(p.OpenID)
+	defer rd.leave(p.OpenID, o)
+	if err := take(ctx, wait.C, o.turns); err != nil {
+		return Image{}, err
+	}
+	defer func() { <-o.turns }()
+	if err := take(ctx, wait.C, rd.slots); err != nil {
+		return Image{}, err
 	}
 	defer func() { <-rd.slots }()
 	// Another request may have rendered it while this one waited.
@@ -112,18 +172,47 @@ func (rd *Renderer) Render(ctx context.Context, p paint.Paint, width int, format
 		return img, nil
 	}
 	var buf bytes.Buffer
-	var err error
-	if format == SVG {
-		err = render.SVG(&buf, p.Actions, width)
-	} else {
-		err = render.PNG(&buf, p.Actions, width)
-	}
-	if err != nil {
+	if err := rd.draw(&buf, p.Actions, width, format); err != nil {
 		return Image{}, fmt.Errorf("picture: %w", err)
 	}
 	img.Data = buf.Bytes()
 	rd.cache.Add(k, img.Data)
 	return img, nil
+}
+
+// take waits for room in sem until ctx ends or timeout fires.
+func take(ctx context.Context, timeout <-chan time.Time, sem chan struct{}) error {
+	select {
+	case sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
+	case <-timeout:
+		return ErrBusy
+	}
+}
+
+// owner returns id's turns, counting the caller in until leave.
+func (rd *Renderer) owner(id string) *owner {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	o := rd.owners[id]
+	if o == nil {
+		o = &owner{turns: make(chan struct{}, PerOwner)}
+		rd.owners[id] = o
+	}
+	o.users++
+	return o
+}
+
+// leave counts the caller out of o, forgetting the owner when no render
+// of theirs runs or waits, so the map holds only current owners.
+func (rd *Renderer) leave(id string, o *owner) {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if o.users--; o.users == 0 {
+		delete(rd.owners, id)
+	}
 }
 
 // Cached reports how many images the cache holds and their bytes.

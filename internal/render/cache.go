@@ -13,7 +13,7 @@ type Key struct {
 	ID       string
 	Revision int64
 	Width    int
-	Format   string // "png" or "svg"
+	Format   string // "png", "svg" or "card" (the 5:4 share card PNG)
 }
 
 // Cache holds rendered images up to a total size in bytes, dropping the

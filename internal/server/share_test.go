@@ -158,14 +158,21 @@ func bigDrawing(max int) string {
 // shareLink shares id as c and returns the page and picture paths.
 func shareLink(t *testing.T, c *client, id string) (page, image string) {
 	t.Helper()
+	page, image, _ = shareLinks(t, c, id)
+	return page, image
+}
+
+// shareLinks shares id as c and returns the page, picture and card paths.
+func shareLinks(t *testing.T, c *client, id string) (page, image, card string) {
+	t.Helper()
 	a := c.post("share", map[string]string{"id": id})
 	var env struct {
-		Data struct{ URL, Image string } `json:"data"`
+		Data struct{ URL, Image, Card string } `json:"data"`
 	}
 	if a.status != http.StatusOK || json.Unmarshal(a.body, &env) != nil || env.Data.URL == "" {
-		t.Fatalf("share: got %v, want 200 {url, image}", a)
+		t.Fatalf("share: got %v, want 200 {url, image, card}", a)
 	}
-	return env.Data.URL, env.Data.Image
+	return env.Data.URL, env.Data.Image, env.Data.Card
 }
 
 func TestShare(t *testing.T) {
@@ -177,7 +184,7 @@ func TestShare(t *testing.T) {
 			bob := newClient(t, u, "/applet", devSim(u), "bob")
 			id := newID()
 			wantOK(t, "save", alice.saveJSON(id, shareDrawing))
-			page, image := shareLink(t, alice, id)
+			page, image, card := shareLinks(t, alice, id)
 
 			t.Run("PublicWhileShared", func(t *testing.T) {
 				p := do(t, "GET", u+page, nil, "", nil)
@@ -203,6 +210,41 @@ func TestShare(t *testing.T) {
 				j := do(t, "GET", u+page+".json", nil, "", nil)
 				if j.status != http.StatusOK || string(j.body) != shareDrawing {
 					t.Errorf("actions: got %v, want the drawing", j)
+				}
+			})
+			t.Run("Card", func(t *testing.T) {
+				if card != page+".card.png" {
+					t.Fatalf("card: got %q, want %q", card, page+".card.png")
+				}
+				a := do(t, "GET", u+card, nil, "", nil)
+				if w, h := pngSize(t, "card", a); w != 500 || h != 400 {
+					t.Errorf("card: got %dx%d, want 500x400 (5:4, as WeChat shows it)", w, h)
+				}
+				if cc := a.header.Get("Cache-Control"); cc != "public, no-cache" {
+					t.Errorf("card: got Cache-Control %q, want public, no-cache", cc)
+				}
+				if a.header.Get("ETag") == "" || a.header.Get("ETag") == do(t, "GET", u+image, nil, "", nil).header.Get("ETag") {
+					t.Errorf("card: got ETag %q, want its own", a.header.Get("ETag"))
+				}
+				if b := do(t, "GET", u+card, http.Header{"If-None-Match": {a.header.Get("ETag")}}, "", nil); b.status != http.StatusNotModified || len(b.body) != 0 {
+					t.Errorf("card with its ETag: got HTTP %d (%d bytes), want 304 empty", b.status, len(b.body))
+				}
+				img, err := png.Decode(bytes.NewReader(a.body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The whole drawing at full height, centred: the red
+				// stroke runs from (40,40) to (330,460) of 375×500, so at
+				// 0.8 px per unit from about (132,32) to (364,368); the
+				// sides are the apps' background.
+				for _, p := range []struct {
+					x, y int
+					want string
+				}{{5, 200, "f4f4f4"}, {495, 200, "f4f4f4"}, {105, 5, "ffffff"}, {395, 395, "ffffff"}, {133, 33, "ff0000"}, {363, 367, "ff0000"}, {248, 200, "ff0000"}} {
+					r, g, b, _ := img.At(p.x, p.y).RGBA()
+					if got := fmt.Sprintf("%02x%02x%02x", r>>8, g>>8, b>>8); got != p.want {
+						t.Errorf("card at (%d,%d): got #%s, want #%s", p.x, p.y, got, p.want)
+					}
 				}
 			})
 			t.Run("Language", func(t *testing.T) {
@@ -253,6 +295,8 @@ func TestShare(t *testing.T) {
 				}
 				wantFail(t, "a guessed token", do(t, "GET", u+"/s/"+strings.Repeat("A", len(token)), nil, "", nil), http.StatusNotFound, "not found")
 				wantFail(t, "a malformed token", do(t, "GET", u+"/s/..%2f..", nil, "", nil), http.StatusNotFound, "not found")
+				wantFail(t, "a guessed card", do(t, "GET", u+"/s/"+strings.Repeat("A", len(token))+".card.png", nil, "", nil), http.StatusNotFound, "not found")
+				wantFail(t, "a card of a card", do(t, "GET", u+page+".card.card.png", nil, "", nil), http.StatusNotFound, "not found")
 			})
 			t.Run("ForeignUserCannotShareOrUnshare", func(t *testing.T) {
 				wantFail(t, "bob shares", bob.post("share", map[string]string{"id": id}), http.StatusNotFound, "not found")
@@ -263,7 +307,7 @@ func TestShare(t *testing.T) {
 			})
 			t.Run("NotFoundAfterUnshare", func(t *testing.T) {
 				wantOK(t, "unshare", alice.post("unshare", map[string]string{"id": id}))
-				for _, p := range []string{page, image, page + ".json"} {
+				for _, p := range []string{page, image, card, page + ".json"} {
 					wantFail(t, p, do(t, "GET", u+p, nil, "", nil), http.StatusNotFound, "not found")
 				}
 				p2, _ := shareLink(t, alice, id)
@@ -272,9 +316,9 @@ func TestShare(t *testing.T) {
 				}
 			})
 			t.Run("NotFoundAfterDelete", func(t *testing.T) {
-				p2, img2 := shareLink(t, alice, id)
+				p2, img2, card2 := shareLinks(t, alice, id)
 				wantOK(t, "delete", alice.del(id))
-				for _, p := range []string{p2, img2} {
+				for _, p := range []string{p2, img2, card2} {
 					wantFail(t, p, do(t, "GET", u+p, nil, "", nil), http.StatusNotFound, "not found")
 				}
 				wantOK(t, "save again", alice.saveJSON(id, shareDrawing))

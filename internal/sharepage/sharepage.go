@@ -1,9 +1,10 @@
 // Package sharepage serves share links' public pages: SharePath + token
 // (api.SharePath) is a light HTML page (no SDK, no login, nothing fetched
 // from elsewhere) showing the picture at once and replaying the drawing
-// stroke by stroke on demand; + ".png" is the picture, + ".json" the
-// actions. Everything answers 404 as soon as the link is unshared or the
-// paint deleted: every request asks the store.
+// stroke by stroke on demand; + ".png" is the picture, + ".card.png" the
+// picture for a WeChat share card (5:4), + ".json" the actions.
+// Everything answers 404 as soon as the link is unshared or the paint
+// deleted: every request asks the store.
 package sharepage
 
 import (
@@ -54,6 +55,11 @@ func hash(s string) string {
 // pixels, sharp on phones, and a good Open Graph size.
 const ImageWidth = 750
 
+// CardWidth is the width of the share card picture, 500 × 400: WeChat
+// shows a card's image at 5:4, about 200 points wide in a chat, and
+// loads a small one faster.
+const CardWidth = 500
+
 // Config configures Handler.
 type Config struct {
 	Paints   paint.Store
@@ -103,7 +109,9 @@ func validToken(s string) bool {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	token, kind := name, "page"
-	if t, ok := strings.CutSuffix(name, ".png"); ok {
+	if t, ok := strings.CutSuffix(name, ".card.png"); ok {
+		token, kind = t, "card"
+	} else if t, ok := strings.CutSuffix(name, ".png"); ok {
 		token, kind = t, "png"
 	} else if t, ok := strings.CutSuffix(name, ".json"); ok {
 		token, kind = t, "json"
@@ -118,8 +126,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch kind {
-	case "png":
-		img, err := h.cfg.Pictures.Render(r.Context(), p, ImageWidth, picture.PNG)
+	case "png", "card":
+		// Rendered as the paint's owner: the link's visitors share the
+		// owner's turn (picture.PerOwner), so a hostile drawing shared
+		// takes no more than one render slot either.
+		width, format := ImageWidth, picture.PNG
+		if kind == "card" {
+			width, format = CardWidth, picture.Card
+		}
+		img, err := h.cfg.Pictures.Render(r.Context(), p, width, format)
 		if err != nil {
 			h.fail(w, r, err)
 			return

@@ -1,7 +1,8 @@
 // Pictures of paints in the mini program: the server draws them
 // ({base}/session/paints/image, the caller's own, with the session token;
-// /s/<token>.png, a shared one, public), the pages show their temporary
-// files, share them as WeChat cards, and save them to the photo album.
+// /s/<token>.png, a shared one, public; /s/<token>.card.png, its 5:4 share
+// card), the pages show their temporary files, share them as WeChat cards,
+// and save them to the photo album.
 // The mini program's alone (the browser app has web/pictures.js); an ES
 // module that sets no globals. `wx` is passed in, as lib/outbox.js does.
 import { replay, SPACE } from '../lib/actions.js';
@@ -54,13 +55,20 @@ export function isToken(t) { return TOKEN.test(String(t || '')); }
 /** viewPath is the view page of a shared paint, the path of a share card. */
 export function viewPath(token) { return '/pages/view/view?token=' + token; }
 
+/**
+ * cardPath is the picture of a share card (imageUrl): WeChat shows it at
+ * 5:4, so the 3:4 /s/<token>.png would be cropped; /s/<token>.card.png is
+ * the whole drawing at 500 × 400.
+ */
+export function cardPath(token) { return '/s/' + token + '.card.png'; }
+
 const TITLE = '一笔到底';
 
 /**
  * shareMessage is onShareAppMessage's answer for paint id: WeChat shows
  * the card at once and waits (up to 3 s) for `promise`, which shares the
  * paint (POST {base}/session/paints/share, idempotent) and gives the card
- * the server's picture and a path to the read-only view page. If sharing
+ * the server's card picture (5:4) and a path to the read-only view page. If sharing
  * fails (a paint not saved yet, no network), the promise gives the
  * default card: the app's first page, no picture.
  */
@@ -72,7 +80,8 @@ export function shareMessage(client, app, id) {
     const body = res.data || {};
     const token = body.code === 0 && body.data ? tokenOf(body.data.url) : '';
     if (!token) throw new Error('share: HTTP ' + res.statusCode);
-    return { title: TITLE, path: viewPath(token), imageUrl: app.url(body.data.image) };
+    // A server from before card pictures answers only image: cropped, but a picture.
+    return { title: TITLE, path: viewPath(token), imageUrl: app.url(body.data.card || body.data.image) };
   }).catch(() => fallback);
   return Object.assign({}, fallback, { promise });
 }

@@ -4,7 +4,7 @@
 // from /s/<token>.json, 保存到相册 saves the picture. A link that was
 // unshared (404) says so.
 import { parse } from '../../lib/actions.js';
-import { isToken, viewPath, saveToAlbum, recordCalls, playCalls } from '../../utils/pictures.js';
+import { isToken, viewPath, cardPath, saveToAlbum, recordCalls, playCalls } from '../../utils/pictures.js';
 
 function pixelRatio() {
   const info = wx.getWindowInfo ? wx.getWindowInfo() : wx.getSystemInfoSync();
@@ -97,10 +97,10 @@ Page({
     });
   },
 
-  // The card passes the same link on.
+  // The card passes the same link on, with the 5:4 card picture.
   onShareAppMessage() {
     if (!this.token || this.data.gone) return { title: '一笔到底', path: '/pages/index/index' };
-    return { title: '一笔到底', path: viewPath(this.token), imageUrl: this.data.src };
+    return { title: '一笔到底', path: viewPath(this.token), imageUrl: getApp().url(cardPath(this.token)) };
   },
 
   // 我也画一幅: the app itself.
