@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/yibi/yibi/internal/api"
 	"github.com/yibi/yibi/internal/profile"
@@ -53,6 +54,14 @@ func (s *Service) phone(w http.ResponseWriter, r *http.Request) {
 			return owner, ph, err
 		}
 		ph, err = s.exchangePhone(r.Context(), in.Code, hash, openID)
+		if we := (*wechat.Error)(nil); errors.As(err, &we) && we.Code == wechat.CodeCodeUsed {
+			// Another instance may have spent the code a moment ago
+			// (the same request sent twice, to two instances): its
+			// answer is about to be stored.
+			if owner, ph, found, lerr := s.awaitPhone(r.Context(), hash); found || lerr != nil {
+				return owner, ph, lerr
+			}
+		}
 		return openID, ph, err
 	})
 	switch {
@@ -62,6 +71,28 @@ func (s *Service) phone(w http.ResponseWriter, r *http.Request) {
 		s.phoneFailed(w, r, err)
 	default:
 		api.OK(w, phoneAnswer{PhoneNumber: ph.PhoneNumber, PurePhoneNumber: ph.PurePhoneNumber, CountryCode: ph.CountryCode})
+	}
+}
+
+// phoneWait bounds how long a phone code WeChat calls used is looked for
+// in the store, where the instance that spent it stores its answer right
+// after WeChat's.
+const phoneWait = 3 * time.Second
+
+// awaitPhone looks for the stored answer of the phone code hash until it
+// is found, phoneWait has passed, or ctx ends.
+func (s *Service) awaitPhone(ctx context.Context, hash string) (owner string, ph profile.Phone, found bool, err error) {
+	deadline := time.Now().Add(phoneWait)
+	for {
+		owner, ph, found, err = s.cfg.Store.PhoneByCode(ctx, hash)
+		if found || err != nil || time.Now().After(deadline) {
+			return owner, ph, found, err
+		}
+		select {
+		case <-ctx.Done():
+			return "", profile.Phone{}, false, nil
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }
 

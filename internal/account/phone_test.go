@@ -2,6 +2,8 @@ package account
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -182,4 +184,55 @@ func TestPhoneWeChatFaults(t *testing.T) {
 			t.Errorf("got %d paid, want 0", e2.paid.Load())
 		}
 	})
+}
+
+// TestPhoneCodeOnTwoInstances: the same phone code sent by its user to
+// two instances at once (a double tap behind a load balancer): both ask
+// WeChat, which answers one and calls the code used for the other; that
+// one finds the first one's stored answer, so both get the number, and
+// WeChat was paid once.
+func TestPhoneCodeOnTwoInstances(t *testing.T) {
+	e := newEnv(t, openSQLite(t))
+	alice := e.login("alice")
+	// A second instance: its own account service (and phone flights) on
+	// the same store, behind the same sessions.
+	other := New(e.svc.cfg)
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
+	srv2 := httptest.NewServer(e.keys.m.Handler(other.Handler(next)))
+	defer srv2.Close()
+
+	code, _, _, err := e.sim.PhoneCode(appID, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sim.SetDelay(200 * time.Millisecond) // both calls reach WeChat before either is answered
+	defer e.sim.SetDelay(0)
+	body := `{"code":"` + code + `"}`
+	var wg sync.WaitGroup
+	answers := make([]string, 2)
+	for i, url := range []string{e.srv.URL, srv2.URL} {
+		wg.Go(func() {
+			req, _ := http.NewRequest("POST", url+base+"/session/phone", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-WX-Code", alice)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			answers[i] = fmt.Sprintf("%d %s", res.StatusCode, b)
+		})
+	}
+	wg.Wait()
+	want := wechatsim.PhoneNumberOf("alice").PurePhoneNumber
+	for i, a := range answers {
+		if !strings.HasPrefix(a, "200 ") || !strings.Contains(a, want) {
+			t.Errorf("instance %d: got %s, want 200 with %s", i+1, a, want)
+		}
+	}
+	if st := e.sim.Stats(); st.PhoneNumbers != 1 {
+		t.Errorf("WeChat answered %d phone calls, want 1 (paid once)", st.PhoneNumbers)
+	}
 }
