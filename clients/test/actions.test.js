@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import actions from '../miniprogram/lib/actions.js';
+import actions, { playCalls } from '../miniprogram/lib/actions.js';
 import { Drawing, ink } from '../miniprogram/lib/drawing.js';
 
 // ctxAndLog makes a CanvasRenderingContext2D stand-in that logs every method
@@ -325,4 +325,44 @@ test('Drawing: full before the limit, never past it', async (t) => {
     e.stroke(long, { color: '#0000FF', width: 12 });
     assert.ok(actions.byteLength(actions.serialize(e.actions)) <= e.maxBytes, `${actions.byteLength(actions.serialize(e.actions))} > ${e.maxBytes}`);
   });
+});
+
+test('recordCalls and playCalls replay a drawing stroke by stroke, scaled, to the end', () => {
+  // 600 strokes: at most about 300 frames, so two strokes a frame.
+  const list = [actions.spaceAction()];
+  for (let i = 0; i < 600; i++) list.push(...actions.strokeActions([[i % 375, 10], [i % 375, 20]], '#FF0000'));
+  const calls = actions.recordCalls(list, 750); // twice the drawing space
+  assert.ok(calls.some((c) => c[0] === 'scale' && c[1][0] === 2), 'the replay is scaled to the canvas');
+
+  let strokes = 0;
+  const ctx = new Proxy({}, {
+    get: (t, name) => (...args) => { if (name === 'stroke') strokes++; },
+    set: () => true,
+  });
+  const frames = [];
+  let done = false;
+  playCalls(ctx, calls, (fn) => frames.push(fn), () => { done = true; });
+  const seen = [];
+  while (frames.length) {
+    frames.shift()();
+    seen.push(strokes);
+  }
+  assert.equal(done, true);
+  assert.equal(strokes, 600);
+  assert.equal(seen[0], 2, 'the first frame draws two strokes, not the drawing');
+  assert.ok(seen.length >= 299 && seen.length <= 301, `about 300 frames, got ${seen.length}`);
+  for (let i = 1; i < seen.length; i++) assert.ok(seen[i] >= seen[i - 1]);
+});
+
+test('playCalls stops when told', () => {
+  const list = [];
+  for (let i = 0; i < 10; i++) list.push(...actions.strokeActions([[i, 1], [i, 2]], '#000000'));
+  let strokes = 0;
+  const ctx = new Proxy({}, { get: (t, name) => () => { if (name === 'stroke') strokes++; }, set: () => true });
+  const frames = [];
+  const stop = playCalls(ctx, actions.recordCalls(list, 375), (fn) => frames.push(fn));
+  frames.shift()();
+  stop();
+  while (frames.length) frames.shift()();
+  assert.equal(strokes, 1);
 });

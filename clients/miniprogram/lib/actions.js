@@ -573,10 +573,61 @@ export function maxPoints(roomBytes) {
 /** color reads a colour argument (see colorOf) as a CSS string, or null. */
 export function color(v) { return colorOf(v, 0); }
 
+// PAINTS: the canvas calls that put ink down; playCalls shows a drawing
+// one of them at a time.
+const PAINTS = { stroke: 1, fill: 1, fillRect: 1, strokeRect: 1, clearRect: 1 };
+
+/**
+ * recordCalls replays a drawing (actions) onto a recording context scaled
+ * to a canvas cssWidth wide, and answers the calls it made: [name, args]
+ * for a method, ['=', name, value] for a property. With playCalls, the
+ * stroke-by-stroke replay of the share page and the mini program's view.
+ */
+export function recordCalls(list, cssWidth) {
+  const calls = [];
+  const rec = new Proxy({}, {
+    get: (t, name) => (...args) => { calls.push([name, args]); },
+    set: (t, name, v) => { calls.push(['=', name, v]); return true; },
+  });
+  replay(rec, list, { scale: cssWidth / SPACE.width });
+  return calls;
+}
+
+/**
+ * playCalls plays recorded calls on ctx a few strokes per frame (the
+ * whole drawing in at most about 300 frames): schedule(fn) runs fn on
+ * the next frame (requestAnimationFrame); done() when all is drawn.
+ * Answers a stop function.
+ */
+export function playCalls(ctx, calls, schedule, done) {
+  let strokes = 0;
+  for (const c of calls) if (PAINTS[c[0]]) strokes++;
+  const perFrame = Math.max(1, Math.ceil(strokes / 300));
+  let i = 0;
+  let stopped = false;
+  function frame() {
+    if (stopped) return;
+    let n = 0;
+    while (i < calls.length && n < perFrame) {
+      const c = calls[i++];
+      try {
+        if (c[0] === '=') ctx[c[1]] = c[2];
+        else ctx[c[0]](...c[1]);
+      } catch (e) { /* a call this canvas refuses is skipped */ }
+      if (PAINTS[c[0]]) n++;
+    }
+    if (i < calls.length) schedule(frame);
+    else if (done) done();
+  }
+  schedule(frame);
+  return () => { stopped = true; };
+}
+
 export default {
   PALETTE, WIDTHS, LINE_WIDTH, ERASER, SPACE, THUMBNAIL_SCALE, MAX_BYTES, POINT_BYTES, STROKE_BYTES, FULL_BYTES,
   color, parse, replay, strokeActions, serialize, spaceAction, undoAction, clearAction, scaleFor,
   units, unitCount, lastUnit, visible, canUndo, canClear, pinUnits, shiftUnits, byteLength, room, maxPoints, drawSegment,
+  recordCalls, playCalls,
 };
 
 /**

@@ -3,8 +3,8 @@
 // server's public /s/<token>.png, 重播 replays the drawing stroke by stroke
 // from /s/<token>.json, 保存到相册 saves the picture. A link that was
 // unshared (404) says so.
-import { parse } from '../../lib/actions.js';
-import { isToken, viewPath, cardPath, saveToAlbum, recordCalls, playCalls } from '../../utils/pictures.js';
+import { parse, recordCalls, playCalls } from '../../lib/actions.js';
+import { isToken, viewPath, cardPath, saveToAlbum } from '../../utils/pictures.js';
 
 function pixelRatio() {
   const info = wx.getWindowInfo ? wx.getWindowInfo() : wx.getSystemInfoSync();
