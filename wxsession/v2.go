@@ -215,6 +215,13 @@ func (m *Middleware) establishToken(ctx context.Context, code string) (tokenLogi
 	}
 	if !found {
 		ws, err := m.cfg.Exchanger.Exchange(ctx, code)
+		if codeUsed(err) {
+			// Another instance may have spent the code a moment ago:
+			// its session is about to be stored.
+			if res, err := m.awaitToken(ctx, code); err == nil {
+				return res, nil
+			}
+		}
 		if err != nil {
 			return tokenLogin{}, fmt.Errorf("%w: %w", errExchange, err)
 		}
@@ -267,6 +274,25 @@ func (m *Middleware) retriedToken(ctx context.Context, code, sealed string) (tok
 		return tokenLogin{}, errTokenGone
 	}
 	return tokenLogin{token: token, sess: ts, reused: true}, nil
+}
+
+// awaitToken waits (codeWait at most) for the session another instance
+// is making of code: first its exchange with the sealed token, then the
+// token's session, which that instance creates right after.
+func (m *Middleware) awaitToken(ctx context.Context, code string) (tokenLogin, error) {
+	var res tokenLogin
+	err := waitFor(ctx, func() (bool, error) {
+		x, found, err := m.exchangeOf(ctx, code)
+		if err != nil || !found || x.SealedToken == "" {
+			return false, err
+		}
+		res, err = m.retriedToken(ctx, code, x.SealedToken)
+		if errors.Is(err, errTokenGone) {
+			return false, nil
+		}
+		return true, err
+	})
+	return res, err
 }
 
 // getToken returns the live session of a token hash, checking its limits

@@ -598,6 +598,19 @@ func (m *Middleware) codeExchange(ctx context.Context, code string) (knownExchan
 		return knownExchange{CodeExchange: x}, found, err
 	}
 	ws, err := m.cfg.Exchanger.Exchange(ctx, code)
+	if codeUsed(err) {
+		// Another instance may have spent the code a moment ago: its
+		// exchange is about to be stored.
+		var kept CodeExchange
+		werr := waitFor(ctx, func() (bool, error) {
+			x, found, err := m.exchangeOf(ctx, code)
+			kept = x
+			return found, err
+		})
+		if werr == nil {
+			return knownExchange{CodeExchange: kept}, true, nil
+		}
+	}
 	if err != nil {
 		return knownExchange{}, false, fmt.Errorf("%w: %w", errExchange, err)
 	}
@@ -609,6 +622,41 @@ func (m *Middleware) codeExchange(ctx context.Context, code string) (knownExchan
 		return knownExchange{}, false, err
 	}
 	return knownExchange{CodeExchange: x}, false, nil
+}
+
+// codeWait bounds how long a login whose code WeChat calls used waits for
+// another instance's exchange of it to be stored: that instance stores it
+// right after WeChat's answer.
+const codeWait = 2 * time.Second
+
+// errNotYet: waitFor's condition did not hold within codeWait.
+var errNotYet = errors.New("wxsession: not stored in time")
+
+// codeUsed reports whether err is WeChat calling a login code used
+// (40163): spent by an earlier exchange, perhaps another instance's.
+func codeUsed(err error) bool {
+	var we *wechat.Error
+	return errors.As(err, &we) && we.Code == wechat.CodeCodeUsed
+}
+
+// waitFor asks done every 20 ms until it holds (nil), fails (its error),
+// codeWait passes or ctx ends (errNotYet).
+func waitFor(ctx context.Context, done func() (bool, error)) error {
+	deadline := time.Now().Add(codeWait)
+	for {
+		ok, err := done()
+		if ok || err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return errNotYet
+		}
+		select {
+		case <-ctx.Done():
+			return errNotYet
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // exchangeOf returns the exchange kept for code, its session_key opened.

@@ -297,6 +297,56 @@ func TestV2ConcurrentFirstLoginsOnRedis(t *testing.T) {
 	}
 }
 
+// TestV2FreshCodeOnTwoInstances: one fresh code sent to two instances at
+// once (a retry that a load balancer sends elsewhere while WeChat is
+// slow): both ask WeChat, which answers one and calls the code used for
+// the other; that one waits for the first one's session and answers it.
+// Every login gets the one token.
+func TestV2FreshCodeOnTwoInstances(t *testing.T) {
+	r := testenv.StartRedis(t)
+	client := redis.NewClient(&redis.Options{Addr: r.Addr})
+	t.Cleanup(func() { client.Close() })
+	prefix := newPrefix()
+	wx := newWeChat()
+	wx.sim.SetDelay(100 * time.Millisecond)
+	a := newV2App(t, client, prefix, wx, nil)
+	b := newV2App(t, client, prefix, wx, nil)
+	code := wx.code("ann")
+	got := loginAtOnce(code, 10, a, b)
+	for i, g := range got {
+		if g != got[0] || !strings.HasPrefix(g, "200 ") {
+			t.Errorf("login %d: got %q, want %q", i, g, got[0])
+		}
+	}
+	if n := len(client.Keys(context.Background(), prefix+"token:*").Val()); n != 1 {
+		t.Errorf("token keys: got %d, want 1", n)
+	}
+
+	// The same for a 2016 login: the one WeChat refuses waits for the
+	// other's exchange and logs in with it.
+	code = wx.code("bob")
+	raw, sig, err := wx.sim.UserInfo("wxredis", "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := map[string]string{"X-WX-Code": code, "X-WX-RawData": wxsession.EncodeRawData(raw), "X-WX-Signature": sig}
+	var wg sync.WaitGroup
+	v1 := make([]string, 10)
+	for i := range v1 {
+		app := []*v2app{a, b}[i%2]
+		wg.Go(func() {
+			w := app.do("GET", "/", "", h)
+			v1[i] = fmt.Sprint(w.Code, " ", w.Body.String())
+		})
+	}
+	wg.Wait()
+	for i, g := range v1 {
+		if g != "200 "+wechatsim.OpenID("wxredis", "bob") {
+			t.Errorf("v1 login %d: got %q, want 200 and bob", i, g)
+		}
+	}
+}
+
 // loginAtOnce sends n v2 logins with code at once, spread over apps, and
 // returns each answer as "<status> <token>".
 func loginAtOnce(code string, n int, apps ...*v2app) []string {
