@@ -26,6 +26,13 @@ const (
 // alike without transactions (FerretDB v1 has none).
 type ProfileStore struct {
 	users, codes, avatars *mongo.Collection
+	// users are written one at a time per user: FerretDB v1.24 applies an
+	// update by reading the document and writing it back whole, in two
+	// steps (handler/msg_findandmodify.go: Query, then UpdateDocument), so two
+	// concurrent $sets of different fields (a nickname and an avatar) can
+	// lose one (MongoDB applies each atomically). Within one process this
+	// keeps both; across processes on FerretDB it does not.
+	userLocks *keyLocks
 }
 
 var _ profile.Store = (*ProfileStore)(nil)
@@ -34,7 +41,8 @@ var _ profile.Store = (*ProfileStore)(nil)
 // client: closing s closes it. _id is the only key, so no index is made.
 func NewProfileStore(s *Store) *ProfileStore {
 	db := s.coll.Database()
-	return &ProfileStore{users: db.Collection(UsersCollection), codes: db.Collection(PhoneCodesCollection), avatars: db.Collection(AvatarsCollection)}
+	return &ProfileStore{users: db.Collection(UsersCollection), codes: db.Collection(PhoneCodesCollection),
+		avatars: db.Collection(AvatarsCollection), userLocks: &keyLocks{}}
 }
 
 type userDoc struct {
@@ -103,8 +111,13 @@ func (p *ProfileStore) Update(ctx context.Context, openID string, u profile.Upda
 	if u.Avatar != nil {
 		set = append(set, bson.E{Key: "avatar", Value: *u.Avatar})
 	}
+	unlock, err := p.userLocks.lock(ctx, openID)
+	if err != nil {
+		return profile.Profile{}, profileErr("update profile", err)
+	}
+	defer unlock()
 	var d userDoc
-	err := upsert(func() error {
+	err = upsert(func() error {
 		return p.users.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: openID}}, bson.D{{Key: "$set", Value: set}},
 			options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&d)
 	})
@@ -147,6 +160,11 @@ func (p *ProfileStore) SavePhone(ctx context.Context, openID string, ph profile.
 	} else if err != nil {
 		return profileErr("save phone", err)
 	}
+	unlock, err := p.userLocks.lock(ctx, openID)
+	if err != nil {
+		return profileErr("save phone", err)
+	}
+	defer unlock()
 	err = upsert(func() error {
 		_, err := p.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: openID}},
 			bson.D{{Key: "$set", Value: bson.D{{Key: "phone", Value: pd}, {Key: "updatedAt", Value: time.Now().UTC()}}}},
