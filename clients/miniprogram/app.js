@@ -24,11 +24,9 @@ App({
     isNew: false,
     // user: {nickName, avatarUrl} from the last login or /session/me.
     user: null,
-    // paints loaded by the gallery, by id, so the draw page can continue
-    // a drawing without fetching it again.
+    // paints: by id, the actions of the drawings read (get) or drawn in
+    // this launch; the gallery lists no actions (list?actions=0).
     paints: {},
-    // revs: by paint id, the revision the gallery listed (the next append's base).
-    revs: {},
     // saveListeners: by paint id, the open draw page's save-state callback.
     saveListeners: {},
     // rebaseListeners: by paint id, the open draw page's merged-drawing callback.

@@ -215,19 +215,34 @@ test('draw: widths, eraser, undo and clear', async () => {
   assert.equal(h.requests.length, n, 'an undo or clear that changes nothing sends nothing');
 });
 
+// getAnswer answers get for the paints of byId ({id: {actions (an array
+// or a string), rev}}), 404 for others, and acknowledges appends.
+const getAnswer = (byId) => {
+  let rev = 0;
+  return (o) => {
+    const ok = (data) => ({ statusCode: 200, data: { code: 0, msg: 'success', data } });
+    if (o.url.endsWith('/get')) {
+      const p = byId[o.data.id];
+      if (!p) return { statusCode: 404, data: { code: -1, msg: 'fail', error: { reason: 'not found' } } };
+      return ok({ id: o.data.id, actions: typeof p.actions === 'string' ? p.actions : JSON.stringify(p.actions), rev: p.rev });
+    }
+    return ok(o.url.endsWith('/append') ? { rev: ++rev } : {});
+  };
+};
+
 test('draw: a full drawing takes no stroke and says so', async () => {
-  const h = await drawPage();
   const big = [{ method: 'space', data: [375, 500] }];
   const pad = { method: 'moveTo', data: [1, 1] };
   const size = JSON.stringify(pad).length + 1;
   for (let i = 0; i < (1048576 - 1000) / size; i++) big.push(pad);
-  h.app.globalData.paints.big = big;
+  const h = await drawPage({ answer: getAnswer({ big: { actions: big, rev: 3 } }) });
   h.page.onLoad({ id: 'big' });
   h.page.onReady();
+  await h.settle();
   assert.equal(h.page.data.full, true);
   stroke(h.page, 10, 10);
   await h.settle();
-  assert.equal(h.requests.length, 0, 'no save of a stroke that does not fit');
+  assert.deepEqual(h.requests.map((r) => r.url.split('/').pop()), ['get'], 'no save of a stroke that does not fit');
   assert.equal(h.toasts.length, 1);
   assert.match(h.toasts[0].title, /已满/);
 });
@@ -250,19 +265,53 @@ test('draw: a network failure shows not saved yet', async () => {
   assert.equal(h.page.data.saveState, 'unsaved');
 });
 
-test('draw: opening a known paint continues it', async () => {
-  const h = await drawPage();
-  h.app.globalData.paints.p1 = [{ method: 'save', data: [] }, { method: 'moveTo', data: [1, 1] }];
-  h.app.globalData.revs.p1 = 7;
+test('draw: opening a paint reads it with get and continues it at its revision', async () => {
+  const h = await drawPage({ answer: getAnswer({ p1: { actions: [{ method: 'save', data: [] }, { method: 'moveTo', data: [1, 1] }], rev: 7 } }) });
   h.page.onLoad({ id: 'p1' });
   h.page.onReady();
+  assert.equal(h.page.data.loading, true);
+  h.page.touchstart(touch(5, 5)); // before the drawing came: not a stroke
+  h.page.touchend({});
+  await h.settle();
+  assert.equal(h.page.data.loading, false);
+  assert.equal(h.requests[0].url, 'http://127.0.0.1:5757/applet/session/paints/get');
+  assert.deepEqual(h.requests[0].data, { id: 'p1' });
+  assert.equal(h.requests.length, 1, 'a touch while loading draws nothing');
   assert.ok(h.canvases.c.calls.some((c) => c[0] === 'moveTo' && c[1] === 1), 'replayed the old drawing');
   h.page.touchstart(touch(5, 5));
   h.page.touchend({});
   await h.settle();
-  assert.equal(h.requests[0].data.id, 'p1');
-  assert.equal(h.requests[0].data.actions.length, 7, 'only the new stroke');
-  assert.equal(h.requests[0].data.rev, 7, 'at the listed revision');
+  const req = h.requests[1];
+  assert.equal(req.url, 'http://127.0.0.1:5757/applet/session/paints/append');
+  assert.equal(req.data.id, 'p1');
+  assert.equal(req.data.actions.length, 7, 'only the new stroke');
+  assert.equal(req.data.rev, 7, 'at the revision get answered');
+});
+
+test('draw: a new drawing is not read; one with unsaved strokes is drawn from the outbox, not read', async () => {
+  const storage = new Map();
+  const d = await drawPage({ answer: () => new Error('down'), storage });
+  d.page.onLoad({});
+  d.page.onReady();
+  stroke(d.page, 10, 10);
+  await d.settle();
+  assert.deepEqual(d.requests.map((r) => r.url.split('/').pop()), ['append'], 'no get for a new drawing');
+  const id = d.page.paintId;
+  const h = await drawPage({ answer: getAnswer({}), storage });
+  h.page.onLoad({ id });
+  h.page.onReady();
+  await h.settle();
+  assert.equal(h.requests.filter((r) => r.url.endsWith('/get')).length, 0, 'the outbox has newer strokes than the server');
+  assert.ok(h.canvases.c.calls.some((c) => c[0] === 'stroke'), 'the unsaved stroke is shown');
+});
+
+test('draw: a drawing that cannot be read says so and shows what the device has', async () => {
+  const h = await drawPage({ answer: () => new Error('down') });
+  h.page.onLoad({ id: 'p1' });
+  h.page.onReady();
+  await h.settle();
+  assert.equal(h.page.data.loading, false);
+  assert.match(h.page.data.loadError, /加载失败/);
 });
 
 test('draw: colours, widths and the eraser are picked on touchstart', async () => {
@@ -273,12 +322,18 @@ test('draw: colours, widths and the eraser are picked on touchstart', async () =
   }
 });
 
-const listAnswer = (o) => (o.url.includes('/list')
-  ? { statusCode: 200, data: { code: 0, msg: 'success', data: [
-    { id: 'a', actions: JSON.stringify([{ method: 'moveTo', data: [30, 30] }, { method: 'lineTo', data: [90, 90] }, { method: 'stroke', data: [] }]) },
-    { id: 'b', actions: 'not json' },
-  ] } }
-  : { statusCode: 200, data: { code: 0, msg: 'success', data: {} } });
+// listAnswer plays a server with paints a and b: list (without actions,
+// as the gallery asks), get, and success for the rest.
+const drawnA = [{ method: 'moveTo', data: [30, 30] }, { method: 'lineTo', data: [90, 90] }, { method: 'stroke', data: [] }];
+const listAnswer = (o) => {
+  const ok = (data) => ({ statusCode: 200, data: { code: 0, msg: 'success', data } });
+  const stamp = '2026-11-25T13:02:41.044Z';
+  if (o.url.includes('/list')) {
+    return ok([{ id: 'a', rev: 1, createdAt: stamp, updatedAt: stamp }, { id: 'b', rev: 2, createdAt: stamp, updatedAt: stamp }]);
+  }
+  if (o.url.endsWith('/get')) return ok({ id: o.data.id, actions: o.data.id === 'a' ? JSON.stringify(drawnA) : 'not json', rev: 1 });
+  return ok({});
+};
 
 const ids = (h) => h.page.data.paints.map((p) => p.id);
 
@@ -287,7 +342,9 @@ test('gallery: thumbnails are the server\'s pictures, downloaded with the bearer
   h.page.onShow();
   assert.equal(h.page.data.loading, true);
   await h.settle();
-  assert.equal(h.requests[0].url, 'http://127.0.0.1:5757/applet/session/paints/list?timestamps=1');
+  assert.equal(h.requests[0].url, 'http://127.0.0.1:5757/applet/session/paints/list?actions=0&timestamps=1&limit=30',
+    'listed without the actions: the thumbnails are the server\'s pictures');
+  assert.deepEqual(h.requests.filter((r) => r.url.includes('/session/paints/')).length, 1, 'no drawing read');
   assert.deepEqual(ids(h), ['a', 'b']);
   assert.equal(h.page.data.loading, false);
   // A 230rpx tile on a 375 px wide screen is 115 px: 230 pixels at pixel ratio 2.
@@ -311,6 +368,7 @@ test('gallery: a drawing still in the outbox, or whose picture fails, is replaye
   const d = await drawPage({ answer: () => new Error('down'), storage });
   d.page.onLoad({ id: 'c' });
   d.page.onReady();
+  await d.settle(); // its get failed: a drawing this device has not got
   stroke(d.page, 10, 10);
   await d.settle();
   const h = await harness('gallery', {
@@ -321,8 +379,9 @@ test('gallery: a drawing still in the outbox, or whose picture fails, is replaye
   for (const id of ['t-a', 't-b', 't-c']) h.canvases[id] = Object.assign(fakeCanvas(), { width: 115, height: 153 });
   h.page.onShow();
   await h.settle();
-  assert.deepEqual(ids(h), ['a', 'b', 'c']);
+  assert.deepEqual(ids(h), ['c', 'a', 'b'], 'the drawing not saved yet first');
   assert.deepEqual(h.downloads.map((x) => new URL(x.url).searchParams.get('id')).sort(), ['a', 'b'], 'no picture asked for c');
+  assert.deepEqual(h.requests.filter((r) => r.url.endsWith('/get')).map((r) => r.data.id), ['b'], 'b, whose picture failed, is read to be replayed; c is local');
   const byId = Object.fromEntries(h.page.data.paints.map((p) => [p.id, p]));
   assert.equal(byId.a.local, false);
   assert.ok(byId.a.src);
@@ -332,6 +391,60 @@ test('gallery: a drawing still in the outbox, or whose picture fails, is replaye
   assert.ok(h.canvases['t-c'].calls.some((c) => c[0] === 'stroke'), 'c, not saved yet, is replayed');
   assert.ok(h.canvases['t-c'].calls.some((c) => c[0] === 'scale' && Math.abs(c[1] - 115 / 375) < 1e-9), 'scaled to the tile');
   assert.ok(h.canvases['t-b'].calls.some((c) => c[0] === 'scale'), 'b is replayed');
+});
+
+test('gallery: lists pages as it scrolls to the end, each drawing once, the unsaved one first', async () => {
+  const storage = new Map();
+  const d = await drawPage({ answer: () => new Error('down'), storage });
+  d.page.onLoad({});
+  d.page.onReady();
+  stroke(d.page, 10, 10);
+  await d.settle();
+  const pending = d.page.paintId;
+  const stamp = '2026-11-25T13:02:41.044Z';
+  const item = (id) => ({ id, rev: 1, createdAt: stamp, updatedAt: stamp });
+  const first = Array.from({ length: 30 }, (_, i) => item('p' + i));
+  const h = await harness('gallery', {
+    storage,
+    answer: (o) => {
+      const ok = (data, more) => ({ statusCode: 200, data: Object.assign({ code: 0, msg: 'success', data }, more) });
+      if (!o.url.includes('/list')) return o.url.endsWith('/append') ? new Error('still down') : ok({});
+      const q = new URL(o.url).searchParams;
+      assert.equal(q.get('actions'), '0', o.url);
+      if (q.get('limit') === '33') return ok(first.concat([item('p30'), item(pending), item('p31')]));
+      assert.equal(q.get('limit'), '30', o.url);
+      if (!q.get('cursor')) return ok(first, { next: 'page2' });
+      assert.equal(q.get('cursor'), 'page2');
+      return ok([item('p30'), item(pending), item('p31')]);
+    },
+  });
+  h.page.onShow();
+  await h.settle();
+  assert.equal(ids(h).length, 31);
+  assert.equal(ids(h)[0], pending, 'the drawing not saved yet first');
+  assert.deepEqual(ids(h).slice(1), first.map((p) => p.id));
+  const lists = () => h.requests.filter((r) => r.url.includes('/list'));
+  assert.equal(lists().length, 1, 'one page listed');
+  h.page.onReachBottom();
+  h.page.onReachBottom(); // while the page is on its way: not listed twice
+  await h.settle();
+  assert.equal(lists().length, 2);
+  assert.deepEqual(ids(h).slice(-2), ['p30', 'p31'], 'the next page after the first');
+  assert.equal(ids(h).filter((id) => id === pending).length, 1, 'shown once');
+  assert.equal(h.page.data.paints.find((p) => p.id === pending).local, true);
+  h.page.onReachBottom();
+  await h.settle();
+  assert.equal(lists().length, 2, 'no page after the last');
+  const asked = h.downloads.map((x) => new URL(x.url).searchParams.get('id'));
+  assert.equal(asked.length, 32, 'a picture for each saved drawing');
+  assert.equal(new Set(asked).size, 32, 'each picture asked for once');
+  assert.ok(!asked.includes(pending));
+  assert.equal(h.page.data.more, false);
+  // Shown again (back from a drawing), it lists as many as it showed, at once.
+  h.page.onShow();
+  await h.settle();
+  assert.equal(new URL(lists().at(-1).url).searchParams.get('limit'), '33');
+  assert.equal(ids(h).length, 33);
 });
 
 test('gallery: a failed list shows an error', async () => {

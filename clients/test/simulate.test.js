@@ -62,14 +62,19 @@ let loads = 0;
 // query) renders a page and runs its lifecycle.
 async function phone(srv, user, storage = new Map()) {
   const sim = createSimPlatform({ base: srv.url, user });
-  const h = { navigations: [], toasts: [], modals: [], canvases: {}, storage, pages: [] };
+  const h = { navigations: [], toasts: [], modals: [], canvases: {}, storage, pages: [], requests: [] };
   const cb = (o, p) => p.then((r) => { o.success && o.success(r); o.complete && o.complete(r); },
     (e) => { o.fail && o.fail(e); o.complete && o.complete(e); });
   globalThis.wx = {
     ...wxMock,
     login: (o) => cb(o, sim.login()),
     getUserInfo: (o) => cb(o, sim.getUserInfo()),
-    request: (o) => cb(o, sim.request(o)),
+    // Every request, with its answer once it came (h.requests).
+    request: (o) => {
+      const r = { url: o.url, data: o.data, res: null };
+      h.requests.push(r);
+      cb(o, sim.request(o).then((res) => { r.res = res; return res; }));
+    },
     downloadFile: (o) => cb(o, sim.downloadFile(o)),
     getWindowInfo: () => ({ ...PHONE }),
     getStorageSync: (k) => (storage.has(k) ? JSON.parse(storage.get(k)) : ''),
@@ -205,9 +210,17 @@ test('mini program pages in miniprogram-simulate against a real yibi', { timeout
   draw.instance.onUnload();
   assert.deepEqual([...h.storage.keys()].filter((k) => k.startsWith('yibi.outbox.')), [], 'nothing pending');
 
-  // The gallery lists it, with the server's picture as its thumbnail.
+  // The gallery lists it, with the server's picture as its thumbnail,
+  // and without its actions.
+  const sent = h.requests.length;
   const again = await h.open('gallery');
   await until(() => !again.data.loading, 'the gallery');
+  const listed = h.requests.slice(sent).filter((r) => r.url.includes('/session/paints/'));
+  assert.deepEqual(listed.map((r) => r.url.replace(srv.url, '')), ['/applet/session/paints/list?actions=0&timestamps=1&limit=30'], 'the gallery reads no drawing');
+  const answer = listed[0].res.data;
+  assert.deepEqual(answer.data.map((p) => Object.keys(p).sort()), [['createdAt', 'id', 'rev', 'updatedAt']]);
+  assert.deepEqual([answer.data[0].id, answer.data[0].rev], [id, 3]);
+  assert.ok(JSON.stringify(answer).length < 200, `the list is ids and revisions: ${JSON.stringify(answer)}`);
   assert.deepEqual(again.data.paints.map((p) => p.id), [id]);
   const tile = again.querySelectorAll('.tile').find((el) => el.dom.getAttribute('data-id') === id);
   assert.ok(tile, 'a tile for the drawing');
@@ -218,8 +231,11 @@ test('mini program pages in miniprogram-simulate against a real yibi', { timeout
   await until(() => h.navigations.length === 3, 'open');
   assert.equal(h.navigations[2], '/pages/draw/draw?id=' + id);
 
-  // Reopened with the listed revision, a new stroke appends only itself.
+  // Reopened, the drawing is read with get; a new stroke appends only
+  // itself, at the revision get answered.
   const reopened = await h.open('draw', { id });
+  await until(() => !reopened.data.loading, 'the drawing read');
+  assert.ok(h.requests.some((r) => r.url.endsWith('/applet/session/paints/get') && r.data.id === id), 'read with get');
   await swipe(reopened, [50, 300], [200, 320]);
   await until(() => reopened.data.saveState === 'saved', 'saved after reopening');
   p = (await getPaint(id)).data;

@@ -27,8 +27,12 @@ let platform = null; // the simulator's wx for the current user (chooseAvatar, g
 // outbox: the current user's edits not yet acknowledged, kept in
 // localStorage (lib/outbox.js) and sent until the server has them.
 let outbox = null;
-let paints = new Map(); // id -> actions array, as last listed or drawn
-let listed = new Map(); // id -> {acked, rev}: the server's copy as last listed
+// paints: id -> actions array of the drawings this tab has read (get) or
+// drawn. The gallery lists ids and revisions only (list?actions=0): it
+// shows the server's pictures, so it never downloads a drawing.
+let paints = new Map();
+// made: ids of drawings made here with "+", which the server cannot have yet.
+const made = new Set();
 // pictures: the current user's server-drawn thumbnails and PNGs (web/pictures.js).
 let pictures = null;
 // THUMB_PX: thumbnails are fetched at twice the tile's CSS width (sharp on 2× screens).
@@ -50,9 +54,10 @@ function describe(err) {
   return err.message || String(err);
 }
 
-// api calls the paint API as the current user (or as c); resolves with
-// data, rejects with a readable error.
-async function api(name, data, c = client) {
+// apiAnswer calls the paint API as the current user (or as c); resolves
+// with the answer's envelope, rejects with a readable error (its
+// statusCode the HTTP status).
+async function apiAnswer(name, data, c = client) {
   const res = await c.requestAsync({
     url: `${BASE}/session/paints/${name}`,
     method: data ? 'POST' : 'GET',
@@ -61,9 +66,16 @@ async function api(name, data, c = client) {
   const body = res.data;
   if (!body || typeof body !== 'object' || body.code !== 0) {
     const reason = body && body.error && body.error.reason;
-    throw new Error(reason || `HTTP ${res.statusCode}`);
+    const err = new Error(reason || `HTTP ${res.statusCode}`);
+    err.statusCode = res.statusCode;
+    throw err;
   }
-  return body.data;
+  return body;
+}
+
+// api is apiAnswer's data.
+async function api(name, data, c = client) {
+  return (await apiAnswer(name, data, c)).data;
 }
 
 function useUser(name) {
@@ -100,6 +112,7 @@ function useUser(name) {
   });
   outbox.retryAll(); // a reopened app resends what it never got to save
   paints = new Map();
+  gallery = { seq: 0, shown: new Set(), listed: 0, next: '', busy: false };
   tid('current-user').textContent = name;
   tid('profile-form').hidden = true;
   showProfile({ nickName: '', avatarUrl: '', hasPhone: false });
@@ -181,30 +194,54 @@ function sizeCanvas(canvas, cssWidth, cssHeight, scale) {
   return ctx;
 }
 
-async function loadPaints() {
-  const list = await api('list?timestamps=1');
-  paints = new Map();
-  listed = new Map();
-  for (const p of Array.isArray(list) ? list : []) {
-    paints.set(p.id, actions.parse(p.actions));
-    listed.set(p.id, { acked: paints.get(p.id).length, rev: p.rev });
-  }
-  // Edits the server has not acknowledged are newer than its copy.
-  for (const id of outbox.ids()) paints.set(id, outbox.actions(id));
-  return paints;
+// PAGE: drawings listed per request; the gallery lists the next page when
+// its end scrolls into view. Shown again, it lists as many as it showed,
+// up to MAX_PAGE (the server's largest limit).
+const PAGE = 30;
+const MAX_PAGE = 100;
+
+// listPage lists a page of the user's drawings, newest first, without
+// their actions: {items: [{id, rev, createdAt, updatedAt}], next (the
+// next page's cursor, '' after the last)}.
+async function listPage(cursor, limit = PAGE) {
+  let q = `list?actions=0&timestamps=1&limit=${limit}`;
+  if (cursor) q += `&cursor=${encodeURIComponent(cursor)}`;
+  const body = await apiAnswer(q);
+  return { items: Array.isArray(body.data) ? body.data : [], next: body.next || '' };
 }
 
+// getPaint reads a drawing whole: {actions (an array), rev}, or null when
+// the server has none (not saved yet, or deleted).
+async function getPaint(id) {
+  try {
+    const p = await api('get?id=' + encodeURIComponent(id));
+    return { actions: actions.parse(p.actions), rev: p.rev };
+  } catch (err) {
+    if (err.statusCode === 404) return null;
+    throw err;
+  }
+}
+
+// gallery: the gallery being shown: its load's number, the ids with a
+// tile, how many the list gave, the next page's cursor and whether a page
+// is on its way.
 let galleryLoad = 0;
+let gallery = { seq: 0, shown: new Set(), listed: 0, next: '', busy: false };
+
 async function showGallery() {
   show('gallery');
   const grid = tid('gallery');
   const seq = ++galleryLoad;
+  const limit = Math.min(MAX_PAGE, Math.max(PAGE, gallery.listed));
+  gallery = { seq, shown: new Set(), listed: 0, next: '', busy: true };
   for (const old of grid.querySelectorAll('.paint')) old.remove();
+  tid('more-paints').hidden = true;
   grid.dataset.state = 'loading';
   setState('gallery-state', t('loadingPaints'));
   loadProfile();
+  let page;
   try {
-    await loadPaints();
+    page = await listPage('', limit);
   } catch (err) {
     if (seq !== galleryLoad) return;
     grid.dataset.state = 'error';
@@ -218,10 +255,63 @@ async function showGallery() {
     return;
   }
   if (seq !== galleryLoad) return;
-  setState('gallery-state', paints.size ? '' : t('noPaints'));
-  for (const [id, acts] of paints) grid.append(tile(id, acts));
+  // Drawings with strokes the server has not acknowledged come first,
+  // drawn here from the outbox: they may be on no page of the list yet.
+  for (const id of outbox.ids()) addTile(id);
+  addPage(page);
+  gallery.busy = false;
+  setState('gallery-state', gallery.shown.size ? '' : t('noPaints'));
   grid.dataset.state = 'ready';
+  moreIfInView();
 }
+
+// addPage adds a page's tiles (but those already shown) and keeps its cursor.
+function addPage(page) {
+  for (const p of page.items) addTile(p.id);
+  gallery.listed += page.items.length;
+  gallery.next = page.next;
+  tid('more-paints').hidden = !page.next;
+}
+
+function addTile(id) {
+  if (gallery.shown.has(id)) return;
+  gallery.shown.add(id);
+  tid('gallery').append(tile(id));
+}
+
+// morePaints lists the gallery's next page.
+async function morePaints() {
+  const g = gallery;
+  if (!g.next || g.busy) return;
+  g.busy = true;
+  tid('more-paints').disabled = true;
+  try {
+    const page = await listPage(g.next);
+    if (g !== gallery) return;
+    addPage(page);
+  } catch (err) {
+    if (g === gallery) setState('gallery-state', t('paintsFailed', describe(err)), true);
+    return;
+  } finally {
+    g.busy = false;
+    tid('more-paints').disabled = false;
+  }
+  moreIfInView();
+}
+
+// moreIfInView lists the next page while the gallery's end is on screen
+// (a page that did not fill the screen moves nothing the observer sees).
+function moreIfInView() {
+  const el = tid('more-paints');
+  if (el.hidden || !gallery.next) return;
+  const r = el.getBoundingClientRect();
+  if (r.top < window.innerHeight && r.bottom > 0) morePaints();
+}
+
+tid('more-paints').addEventListener('click', morePaints);
+new IntersectionObserver((entries) => {
+  if (entries.some((e) => e.isIntersecting)) morePaints();
+}).observe(tid('more-paints'));
 
 // ---- profile (protocol v2: /session/me, /session/profile, /session/phone)
 
@@ -326,7 +416,7 @@ tid('logout').addEventListener('click', async () => {
   else location.hash = '#/users';
 });
 
-function tile(id, acts) {
+function tile(id) {
   const el = document.createElement('div');
   el.className = 'tile paint';
   el.dataset.testid = 'paint-tile';
@@ -335,7 +425,7 @@ function tile(id, acts) {
   open.href = '#/draw/' + id;
   open.className = 'open';
   open.setAttribute('aria-label', t('open'));
-  open.append(thumbnail(id, acts));
+  open.append(thumbnail(id));
   const del = document.createElement('button');
   del.className = 'delete';
   del.dataset.testid = 'delete-paint';
@@ -354,14 +444,22 @@ function tile(id, acts) {
 
 // thumbnail is the server's picture of a saved paint, or the drawing
 // replayed here when the server has not got its latest strokes yet (in
-// the outbox) or cannot give a picture.
-function thumbnail(id, acts) {
-  if (outbox.pending(id)) return replayed(acts);
+// the outbox) or cannot give a picture (then the drawing is read with get).
+function thumbnail(id) {
+  if (outbox.pending(id)) return replayed(outbox.actions(id));
   const img = document.createElement('img');
   img.dataset.testid = 'thumb';
   img.alt = '';
   img.draggable = false; // a long press deletes; a drag must not start instead
-  pictures.url(id, THUMB_PX).then((src) => { img.src = src; }, () => img.replaceWith(replayed(acts)));
+  const c = client;
+  pictures.url(id, THUMB_PX).then((src) => { img.src = src; }, async () => {
+    let acts = paints.get(id) || [];
+    try {
+      const p = await getPaint(id);
+      if (p) acts = p.actions;
+    } catch { /* the network is down: what this tab has, or a blank tile */ }
+    if (c === client) img.replaceWith(replayed(acts));
+  });
   return img;
 }
 
@@ -406,15 +504,20 @@ async function confirmDelete(id, el) {
     outbox.retryAll(); // room freed: drawings refused for the quota may fit now
     pictures.forget(id);
     paints.delete(id);
+    gallery.shown.delete(id);
     el.remove();
-    if (!paints.size) setState('gallery-state', t('noPaints'));
+    if (!gallery.shown.size && !gallery.next) setState('gallery-state', t('noPaints'));
   } catch (err) {
     el.classList.remove('busy');
     setState('gallery-state', t('deleteFailed', describe(err)), true);
   }
 }
 
-tid('new-paint').addEventListener('click', () => { location.hash = '#/draw/' + crypto.randomUUID(); });
+tid('new-paint').addEventListener('click', () => {
+  const id = crypto.randomUUID();
+  made.add(id);
+  location.hash = '#/draw/' + id;
+});
 
 // ---- draw
 
@@ -498,20 +601,25 @@ async function showDraw(id) {
   drawing = { id, model: new Drawing(), ctx: null, points: null };
   showEditState();
   board.classList.add('loading');
-  if (!paints.has(id)) {
-    // Opened by URL (a reload): the drawing may exist on the server.
+  // Edits the server has not acknowledged are newer than its copy, and
+  // their outbox entry holds their own base: the server's copy is read
+  // (get) only for a drawing without them, and not for one just made.
+  const fresh = made.delete(id);
+  if (!outbox.pending(id) && !fresh) {
     setSaveState('loading');
     try {
-      await loadPaints();
+      const p = await getPaint(id);
+      if (p) {
+        paints.set(id, p.actions);
+        outbox.track(id, p.actions.length, p.rev); // the next append's base
+      }
       setSaveState('');
     } catch (err) {
       setSaveState('loadFailed', describe(err));
     }
   }
   if (!drawing || drawing.id !== id) return;
-  drawing.model = new Drawing(paints.get(id));
-  const base = listed.get(id); // what the server had when listed: the next append's base
-  if (base) outbox.track(id, base.acked, base.rev);
+  drawing.model = new Drawing(outbox.actions(id) || paints.get(id));
   board.classList.remove('loading');
   layoutBoard();
   showEditState();

@@ -92,6 +92,14 @@ type item struct {
 	UpdatedAt time.Time `json:"updatedAt,omitzero"`
 }
 
+// bareItem is a list item without its actions (?actions=0).
+type bareItem struct {
+	ID        string    `json:"id"`
+	Rev       int64     `json:"rev,omitzero"`
+	CreatedAt time.Time `json:"createdAt,omitzero"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+}
+
 // Handler returns the routed paint API.
 func Handler(cfg Config) http.Handler {
 	if cfg.Logger == nil {
@@ -163,7 +171,9 @@ func (a *api) user(r *http.Request) (string, error) {
 
 // list streams the caller's paints (stream.go): the answer never sits
 // whole in memory. Without limit and cursor it is the v1 answer, byte for
-// byte; with them, a page and the cursor of the next one.
+// byte; with them, a page and the cursor of the next one. ?actions=0
+// leaves the actions out (the store does not send them), for a gallery
+// of server-drawn pictures.
 func (a *api) list(w http.ResponseWriter, r *http.Request) {
 	uid, err := a.user(r)
 	if err != nil {
@@ -179,6 +189,7 @@ func (a *api) list(w http.ResponseWriter, r *http.Request) {
 	// v1 list items are exactly {id, actions}; the times and the revision
 	// are an opt-in addition (?timestamps=1), so that no v1 answer changes.
 	stamps := wantTimestamps(r)
+	page.NoActions = !wantActions(r)
 	want := page.Limit
 	if paged {
 		page.Limit++ // one more tells whether there is a next page
@@ -200,13 +211,24 @@ func (a *api) list(w http.ResponseWriter, r *http.Request) {
 		}
 		n++
 		last = p
-		if stamps {
+		switch {
+		case page.NoActions:
+			it := bareItem{ID: p.ID}
+			if stamps {
+				it.Rev, it.CreatedAt, it.UpdatedAt = p.Rev, p.CreatedAt, p.UpdatedAt
+			}
+			b, err := json.Marshal(it)
+			if err != nil {
+				return err
+			}
+			st.append(b...)
+		case stamps:
 			b, err := json.Marshal(item{ID: p.ID, Actions: p.Actions, Rev: p.Rev, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt})
 			if err != nil {
 				return err
 			}
 			st.append(b...)
-		} else {
+		default:
 			st.appendItem(p)
 		}
 		return st.flushIfFull()
@@ -238,6 +260,16 @@ func wantTimestamps(r *http.Request) bool {
 		return true
 	}
 	return false
+}
+
+// wantActions reports whether a list is to carry the actions: unless it
+// asked for ?actions=0 (or false), as every v1 list does.
+func wantActions(r *http.Request) bool {
+	switch r.URL.Query().Get("actions") {
+	case "0", "false":
+		return false
+	}
+	return true
 }
 
 // parsePage reads ?limit= and ?cursor=; paged reports that either was

@@ -146,7 +146,12 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 
 // listBatch is the number of paints the server sends per batch of a
 // List: at most 4 MiB held per request, whatever the user's total.
-const listBatch = 4
+// Without their actions a paint is about a hundred bytes, so such a list
+// goes in batches of listMetaBatch.
+const (
+	listBatch     = 4
+	listMetaBatch = 128
+)
 
 // List implements paint.Store.
 func (s *Store) List(ctx context.Context, openID string, page paint.Page, fn func(paint.Paint) error) error {
@@ -158,6 +163,12 @@ func (s *Store) List(ctx context.Context, openID string, page paint.Page, fn fun
 		}})
 	}
 	opts := options.Find().SetSort(bson.D{{Key: "createdAt", Value: -1}, {Key: "id", Value: -1}}).SetBatchSize(listBatch)
+	if page.NoActions {
+		// The server leaves the actions out of what it sends. It still
+		// loads each document whole (MongoDB and FerretDB read documents,
+		// not fields), but yibi neither receives nor decodes them.
+		opts.SetProjection(bson.D{{Key: "actions", Value: 0}}).SetBatchSize(listMetaBatch)
+	}
 	if page.Limit > 0 {
 		opts.SetLimit(int64(page.Limit))
 	}

@@ -65,14 +65,20 @@ type Limits struct {
 	ActionsBytes int
 }
 
-// Page selects part of a List, newest first. The zero Page is the whole
-// list.
+// Page selects part of a List, newest first, and what it holds of each
+// paint. The zero Page is the whole list, actions included.
 type Page struct {
 	// Limit is the most paints to list; 0 means all.
 	Limit int
 	// After, if set, starts the page after this position (the Cursor of
 	// the last paint of the previous page).
 	After *Cursor
+	// NoActions lists the paints without their actions (Paint.Actions
+	// empty): a gallery that shows server-drawn pictures needs only ids,
+	// revisions and times, and a store does not send the actions to yibi
+	// (nor read them, where it can help it) for a list that will not use
+	// them.
+	NoActions bool
 }
 
 // Cursor is a position in a user's list: the CreatedAt (milliseconds)

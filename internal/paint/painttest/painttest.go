@@ -56,6 +56,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener, opts ...Option) {
 		{"ListNewestFirst", testListNewestFirst},
 		{"ListPages", testListPages},
 		{"ListStopsOnCallbackError", testListStops},
+		{"ListWithoutActions", testListNoActions},
 		{"ScopedPerUser", testScopedPerUser},
 		{"Delete", testDelete},
 		{"Get", testGet},
@@ -174,6 +175,63 @@ func testListPages(t *testing.T, s paint.Store) {
 		if got := strings.Join(pages, ","); got != want {
 			t.Errorf("limit %d: got pages %v, want %s", limit, pages, want)
 		}
+	}
+}
+
+// testListNoActions: Page.NoActions lists the same paints, in the same
+// order and pages, with their revisions and times and no actions.
+func testListNoActions(t *testing.T, s paint.Store) {
+	base := ms(time.Now())
+	for i := range 5 {
+		at := base.Add(time.Duration(i/2) * time.Second) // pairs share a millisecond
+		save(t, s, paint.Paint{OpenID: "alice", ID: fmt.Sprint("p", i), Actions: big(1000 + i), CreatedAt: at, UpdatedAt: at}, paint.Limits{})
+	}
+	if _, err := s.Append(context.Background(), "alice", "p1", 1, `["more"]`, base.Add(time.Hour), paint.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	save(t, s, paint.Paint{OpenID: "bob", ID: "b", Actions: "[1]", CreatedAt: base, UpdatedAt: base}, paint.Limits{})
+	whole := list(t, s, "alice", paint.Page{})
+	got := list(t, s, "alice", paint.Page{NoActions: true})
+	if len(got) != len(whole) {
+		t.Fatalf("got %d paints, want %d", len(got), len(whole))
+	}
+	for i, p := range got {
+		want := whole[i]
+		want.Actions = ""
+		if !same(p, want) {
+			t.Fatalf("paint %d: got %s rev %d %v %v with %d bytes of actions, want %s rev %d %v %v and none",
+				i, p.ID, p.Rev, p.CreatedAt, p.UpdatedAt, len(p.Actions), want.ID, want.Rev, want.CreatedAt, want.UpdatedAt)
+		}
+	}
+	if ids(got) != "p4,p3,p2,p1,p0" || got[3].Rev != 2 {
+		t.Errorf("got %s with p1 at rev %d, want p4,p3,p2,p1,p0 and p1 at rev 2 (appended)", ids(got), got[3].Rev)
+	}
+	for _, limit := range []int{1, 2, 3} {
+		var pages []string
+		var after *paint.Cursor
+		for range 10 {
+			page := list(t, s, "alice", paint.Page{Limit: limit, After: after, NoActions: true})
+			if len(page) > limit {
+				t.Fatalf("limit %d: got a page of %d", limit, len(page))
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, p := range page {
+				if p.Actions != "" {
+					t.Fatalf("limit %d: %s has actions %.20q…", limit, p.ID, p.Actions)
+				}
+			}
+			pages = append(pages, ids(page))
+			c := paint.CursorOf(page[len(page)-1])
+			after = &c
+		}
+		if got, want := strings.Join(pages, ","), ids(whole); got != want {
+			t.Errorf("limit %d: got pages %v, want %s", limit, pages, want)
+		}
+	}
+	if got := ids(list(t, s, "bob", paint.Page{NoActions: true})); got != "b" {
+		t.Errorf("bob: got %s, want b", got)
 	}
 }
 

@@ -2,8 +2,10 @@
 // screen, the 2016 palette, three line widths, an eraser, undo and clear.
 // Every stroke is recorded in the 2016 actions shape (docs/drawing.md) and
 // saved after each edit through the app's outbox, which appends only the
-// new actions and keeps them on the device until the server has them.
-import { PALETTE, WIDTHS, LINE_WIDTH, SPACE, replay, drawSegment } from '../../lib/actions.js';
+// new actions and keeps them on the device until the server has them. A
+// drawing opened from the gallery is read whole with get (the gallery
+// lists no actions), unless the outbox holds newer edits of it.
+import { PALETTE, WIDTHS, LINE_WIDTH, SPACE, parse, replay, drawSegment } from '../../lib/actions.js';
 import { Drawing, ink } from '../../lib/drawing.js';
 import wxsession from '../../lib/wxsession.js';
 import { shareMessage, saveDrawing } from '../../utils/pictures.js';
@@ -37,16 +39,20 @@ Page({
     canClear: false,
     full: false,
     saveState: '', // '', 'saving', 'saved', 'unsaved', 'full', 'quota' (outbox states)
+    loading: false, // the drawing is being read; it takes no stroke meanwhile
+    loadError: '',
   },
 
   onLoad(query) {
     const app = getApp();
     this.paintId = (query && query.id) || uuid();
-    const known = app.globalData.paints[this.paintId];
-    // Edits not yet acknowledged are newer than the server's copy.
-    this.drawing = new Drawing(app.outbox().actions(this.paintId) || known);
+    // Edits not yet acknowledged are newer than the server's copy, and
+    // their outbox entry holds their own base.
+    const pending = app.outbox().actions(this.paintId);
+    const known = app.globalData.paints[this.paintId]; // read or drawn earlier in this launch
+    this.drawing = new Drawing(pending || known);
     this.acked = Array.isArray(known) ? known.length : 0; // what the server had when opened
-    if (Array.isArray(known)) app.outbox().track(this.paintId, known.length, app.globalData.revs[this.paintId]);
+    if (query && query.id && !pending) this.read();
     this.points = null;
     app.globalData.saveListeners[this.paintId] = (state) => this.showSave(state);
     app.globalData.rebaseListeners[this.paintId] = (actions) => {
@@ -59,7 +65,37 @@ Page({
     this.showTools();
   },
 
+  // read reads the drawing with get: its actions, and its length and
+  // revision as the next append's base. Not found is a new drawing; a
+  // failure says so and leaves what this launch had of it (an append at a
+  // stale base is rebased by the outbox, so nothing is lost).
+  read() {
+    const app = getApp();
+    const id = this.paintId;
+    this.setData({ loading: true, loadError: '' });
+    wxsession.requestAsync({ url: app.api('get'), data: { id } }).then((res) => {
+      if (this.unloaded) return;
+      const body = res.data || {};
+      if (res.statusCode === 404) {
+        this.setData({ loading: false });
+        return;
+      }
+      if (body.code !== 0 || !body.data) throw new Error('get: HTTP ' + res.statusCode);
+      const list = parse(body.data.actions);
+      app.globalData.paints[id] = list;
+      this.acked = list.length;
+      app.outbox().track(id, list.length, body.data.rev);
+      this.drawing = new Drawing(list);
+      this.setData({ loading: false });
+      this.repaint();
+      this.showTools();
+    }).catch(() => {
+      if (!this.unloaded) this.setData({ loading: false, loadError: '加载失败：显示的是本机上的画' });
+    });
+  },
+
   onUnload() {
+    this.unloaded = true;
     delete getApp().globalData.saveListeners[this.paintId];
     delete getApp().globalData.rebaseListeners[this.paintId];
   },
@@ -119,6 +155,7 @@ Page({
   },
 
   touchstart(e) {
+    if (this.data.loading) return;
     if (this.drawing.full || this.data.saveState === 'full') {
       wx.showToast({ title: '这幅画已满，请新建一幅', icon: 'none' });
       return;
@@ -182,7 +219,7 @@ Page({
   // showSave shows the outbox's state; while strokes are not saved yet,
   // leaving the page asks first (they stay queued either way).
   showSave(state) {
-    this.setData({ saveState: state });
+    this.setData({ saveState: state, loadError: '' });
     if (state !== 'saving' && state !== 'saved' && wx.enableAlertBeforeUnload) {
       wx.enableAlertBeforeUnload({ message: '还有笔画尚未保存。它们留在本机，联网后会自动保存。现在离开吗？' });
     } else if (state === 'saved' && wx.disableAlertBeforeUnload) {
