@@ -113,18 +113,18 @@ func TestClientHangUp(t *testing.T) {
 
 func TestLoneSurrogate(t *testing.T) {
 	for body, want := range map[string]bool{
-		`"\ud800"`:             true,
-		`"\udc00"`:             true,
-		`"\ud800x"`:            true,
-		`"\ud800\u0041"`:       true,
-		`"\ud800\udc00"`:       false, // a pair: U+10000
-		`"\uD83D\uDE00"`:       false,
-		`"\\ud800"`:            false, // an escaped backslash, then text
-		`"\\\ud800"`:          true,
+		`"\ud800"`:           true,
+		`"\udc00"`:           true,
+		`"\ud800x"`:          true,
+		`"\ud800\u0041"`:     true,
+		`"\ud800\udc00"`:     false, // a pair: U+10000
+		`"\uD83D\uDE00"`:     false,
+		`"\\ud800"`:          false, // an escaped backslash, then text
+		`"\\\ud800"`:         true,
 		`"\u0041\n\"\ud7ff"`: false,
-		`"\ud800\`:            true,
-		`"\u12"`:               false, // malformed: json refuses it anyway
-		`"plain"`:              false,
+		`"\ud800\`:           true,
+		`"\u12"`:             false, // malformed: json refuses it anyway
+		`"plain"`:            false,
 	} {
 		if got := loneSurrogate([]byte(body)); got != want {
 			t.Errorf("loneSurrogate(%s) = %v, want %v", body, got, want)
