@@ -543,3 +543,22 @@ test('browser app in Chromium against a real yibi', { timeout: 180000 }, async (
     }
   });
 });
+
+test('browser app on a production server says it logs in only in development mode', { timeout: 60000 }, async (t) => {
+  if (process.env.YIBI_TEST_URL) return t.skip('needs a server of its own in production mode');
+  // An app id and secret make production mode: no simulator is mounted.
+  const env = await startBrowser(t, { env: { YIBI_APP_ID: 'wxprodbrowser0001', YIBI_APP_SECRET: 'prod-browser-secret' } });
+  if (!env) return;
+  const { srv, browser } = env;
+  const context = await browser.newContext({ locale: 'en-US' });
+  const page = await context.newPage();
+  try {
+    await page.goto(srv.url + '/');
+    const state = page.getByTestId('users-state');
+    await state.filter({ hasText: 'development mode' }).waitFor({ timeout: 10000 });
+    assert.match(await state.textContent(), /mini program/);
+    assert.equal(await page.getByTestId('new-user-form').isHidden(), true, 'no name form that cannot log in');
+  } finally {
+    await context.close();
+  }
+});

@@ -52,9 +52,10 @@ async function waitHealthy(url, child, logs, timeoutMs) {
 
 /**
  * startYibi starts yibi for test t (a node:test context) and stops it when
- * t ends. Returns {url, logs} or null after skipping t.
+ * t ends; opts.env adds settings. Returns {url, logs} or null after
+ * skipping t.
  */
-async function startYibi(t) {
+async function startYibi(t, opts = {}) {
   if (process.env.YIBI_TEST_URL) return { url: process.env.YIBI_TEST_URL.replace(/\/+$/, ''), logs: [] };
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'yibi-clients-'));
   t.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -73,6 +74,8 @@ async function startYibi(t) {
   const env = { ...process.env, YIBI_PORT: String(port), YIBI_DATA_DIR: dataDir };
   // Development mode, memory sessions, embedded SQLite: whatever the caller's shell says.
   for (const k of ['YIBI_APP_ID', 'YIBI_APP_SECRET', 'YIBI_REDIS_URL', 'YIBI_MONGO_URI', 'YIBI_ROUTE_BASE_PATH', 'YIBI_CONFIG']) delete env[k];
+  // opts.env: settings of this test's server (an app id makes production mode).
+  Object.assign(env, opts.env || {});
   const child = spawn(bin, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs = [];
   child.stdout.on('data', (d) => logs.push(d.toString()));
@@ -98,14 +101,14 @@ const OUT = path.join(import.meta.dirname, '..', 'test-output');
  * screenshots. Returns {srv, browser} or null after skipping t (no
  * Chromium, no yibi), unless YIBI_REQUIRE_SERVICES=1.
  */
-async function startBrowser(t) {
+async function startBrowser(t, opts = {}) {
   if (!fs.existsSync(CHROMIUM)) {
     const msg = `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) or set YIBI_CHROMIUM`;
     if (required) throw new Error(msg + ' (YIBI_REQUIRE_SERVICES=1)');
     t.skip(msg);
     return null;
   }
-  const srv = await startYibi(t);
+  const srv = await startYibi(t, opts);
   if (!srv) return null;
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({

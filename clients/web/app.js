@@ -159,6 +159,12 @@ async function showUsers() {
       list.append(li);
     }
   } catch (err) {
+    if (err.status === 404) {
+      // Production: no simulator, so no login in a browser.
+      setState('users-state', t('noSimulator'), true);
+      tid('new-user-form').hidden = true;
+      return;
+    }
     setState('users-state', t('usersFailed', err.message), true);
   }
 }

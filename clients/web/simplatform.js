@@ -208,7 +208,11 @@ export function listUsers(opts) {
   var doFetch = opts.fetch || fetch.bind(globalThis);
   var url = base + (opts.simPath || '/wechat') + '/sim/users' + (opts.appid ? '?appid=' + encodeURIComponent(opts.appid) : '');
   return doFetch(url).then(function (res) {
-    if (!res.ok) throw new Error('users: HTTP ' + res.status);
+    if (!res.ok) {
+      var err = new Error('users: HTTP ' + res.status);
+      err.status = res.status;
+      throw err;
+    }
     return res.json();
   }).then(function (d) { return (d && Array.isArray(d.users)) ? d.users : []; });
 }
