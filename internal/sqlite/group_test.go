@@ -34,19 +34,7 @@ func TestGroupCommit(t *testing.T) {
 	if _, err := s.Append(ctx, "alice", "shared", 0, "[0]", time.Now(), paint.Limits{}); err != nil {
 		t.Fatal(err)
 	}
-	other, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	conn, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	unlock := holdLock(t, path)
 	before := s.groups.Load()
 	const n = 20
 	errs := make([]error, n)
@@ -67,9 +55,7 @@ func TestGroupCommit(t *testing.T) {
 		})
 	}
 	time.Sleep(300 * time.Millisecond) // all 20 now wait for the lock
-	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
+	unlock()
 	wg.Wait()
 	for i, err := range errs {
 		var conflict *paint.ConflictError
