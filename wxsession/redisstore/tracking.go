@@ -166,11 +166,15 @@ func (t *tracker) session() error {
 	r := bufio.NewReader(conn)
 	setup := appendCommand(nil, t.hello...)
 	setup = appendCommand(setup, "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", t.prefix)
+	// Only a master hears every write as it happens: a connection made
+	// during a Sentinel failover can reach the old master, a replica by
+	// now, which hears of writes late or not at all.
+	setup = appendCommand(setup, "ROLE")
 	conn.SetDeadline(time.Now().Add(trackDeadline))
 	if _, err := conn.Write(setup); err != nil {
 		return err
 	}
-	for _, what := range []string{"HELLO 3", "CLIENT TRACKING"} {
+	for _, what := range []string{"HELLO 3", "CLIENT TRACKING", "ROLE"} {
 		v, err := readValue(r)
 		if err != nil {
 			return err
@@ -180,6 +184,13 @@ func (t *tracker) session() error {
 				return fmt.Errorf("%w: %s: %s", errNoTracking, what, v.str)
 			}
 			return fmt.Errorf("%w: %s: %s", errRefused, what, v.str)
+		}
+		if what == "ROLE" && (len(v.elems) == 0 || v.elems[0].str != "master") {
+			role := "unknown"
+			if len(v.elems) > 0 {
+				role = v.elems[0].str
+			}
+			return fmt.Errorf("%w: the server is a %s, not a master", errRefused, role)
 		}
 	}
 	conn.SetWriteDeadline(time.Time{})
