@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 
+	"github.com/yibi/yibi/internal/keylock"
 	"github.com/yibi/yibi/internal/paint"
 )
 
@@ -40,8 +41,8 @@ type Store struct {
 	coll   *mongo.Collection
 	claims *mongo.Collection
 	users  *mongo.Collection
-	writes keyLocks // one write at a time per paint (order.go)
-	shares onceOK   // the share links' index exists (share.go)
+	writes keylock.Locks // one write at a time per paint (order.go)
+	shares onceOK        // the share links' index exists (share.go)
 }
 
 var _ paint.Store = (*Store)(nil)

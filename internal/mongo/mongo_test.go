@@ -179,10 +179,10 @@ func TestWritesInOrder(t *testing.T) {
 	settle := func() {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
-		for s.writes.len() != 0 && time.Now().Before(deadline) {
+		for s.writes.Len() != 0 && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
-		if n := s.writes.len(); n != 0 {
+		if n := s.writes.Len(); n != 0 {
 			t.Fatalf("got %d paint locks after every write ended, want 0", n)
 		}
 	}

@@ -3,9 +3,9 @@ package mongo
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
+	"github.com/yibi/yibi/internal/keylock"
 	"github.com/yibi/yibi/internal/paint"
 )
 
@@ -36,61 +36,11 @@ const WriteTimeout = 30 * time.Second
 // process; a Delete takes no claim and is not ordered either; and a write
 // held past claimStale can land after the writer that skipped its claim.
 
-// keyLocks is a lock per key, made on first use and dropped when no one
-// holds or waits for it.
-type keyLocks struct {
-	mu sync.Mutex
-	m  map[string]*keyLock
-}
-
-type keyLock struct {
-	turn chan struct{} // holds a token while a write runs
-	refs int           // holders and waiters
-}
-
-// lock waits for key's turn until ctx ends; unlock gives the turn to the
-// next waiter.
-func (k *keyLocks) lock(ctx context.Context, key string) (unlock func(), err error) {
-	k.mu.Lock()
-	if k.m == nil {
-		k.m = map[string]*keyLock{}
-	}
-	l := k.m[key]
-	if l == nil {
-		l = &keyLock{turn: make(chan struct{}, 1)}
-		k.m[key] = l
-	}
-	l.refs++
-	k.mu.Unlock()
-	select {
-	case l.turn <- struct{}{}:
-		return func() { <-l.turn; k.release(key, l) }, nil
-	case <-ctx.Done():
-		k.release(key, l)
-		return nil, ctx.Err()
-	}
-}
-
-func (k *keyLocks) release(key string, l *keyLock) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if l.refs--; l.refs == 0 {
-		delete(k.m, key)
-	}
-}
-
-// len is the number of keys held or waited for.
-func (k *keyLocks) len() int {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return len(k.m)
-}
-
 // inOrder runs write for the paint key in its turn (see above) and
 // returns its result, or ErrUnavailable when ctx ends first.
-func inOrder[T any](ctx context.Context, locks *keyLocks, op, key string, write func(ctx context.Context) (T, error)) (T, error) {
+func inOrder[T any](ctx context.Context, locks *keylock.Locks, op, key string, write func(ctx context.Context) (T, error)) (T, error) {
 	var zero T
-	unlock, err := locks.lock(ctx, key)
+	unlock, err := locks.Lock(ctx, key)
 	if err != nil {
 		return zero, fmt.Errorf("mongo: %s: waiting for the paint's earlier write: %w: %w", op, paint.ErrUnavailable, err)
 	}

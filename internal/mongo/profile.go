@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/yibi/yibi/internal/keylock"
 	"github.com/yibi/yibi/internal/paint"
 	"github.com/yibi/yibi/internal/profile"
 )
@@ -32,7 +33,7 @@ type ProfileStore struct {
 	// concurrent $sets of different fields (a nickname and an avatar) can
 	// lose one (MongoDB applies each atomically). Within one process this
 	// keeps both; across processes on FerretDB it does not.
-	userLocks *keyLocks
+	userLocks keylock.Locks
 }
 
 var _ profile.Store = (*ProfileStore)(nil)
@@ -42,7 +43,7 @@ var _ profile.Store = (*ProfileStore)(nil)
 func NewProfileStore(s *Store) *ProfileStore {
 	db := s.coll.Database()
 	return &ProfileStore{users: db.Collection(UsersCollection), codes: db.Collection(PhoneCodesCollection),
-		avatars: db.Collection(AvatarsCollection), userLocks: &keyLocks{}}
+		avatars: db.Collection(AvatarsCollection)}
 }
 
 type userDoc struct {
@@ -111,7 +112,7 @@ func (p *ProfileStore) Update(ctx context.Context, openID string, u profile.Upda
 	if u.Avatar != nil {
 		set = append(set, bson.E{Key: "avatar", Value: *u.Avatar})
 	}
-	unlock, err := p.userLocks.lock(ctx, openID)
+	unlock, err := p.userLocks.Lock(ctx, openID)
 	if err != nil {
 		return profile.Profile{}, profileErr("update profile", err)
 	}
@@ -160,7 +161,7 @@ func (p *ProfileStore) SavePhone(ctx context.Context, openID string, ph profile.
 	} else if err != nil {
 		return profileErr("save phone", err)
 	}
-	unlock, err := p.userLocks.lock(ctx, openID)
+	unlock, err := p.userLocks.Lock(ctx, openID)
 	if err != nil {
 		return profileErr("save phone", err)
 	}

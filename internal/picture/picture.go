@@ -16,9 +16,9 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/yibi/yibi/internal/keylock"
 	"github.com/yibi/yibi/internal/paint"
 	"github.com/yibi/yibi/internal/render"
 )
@@ -53,35 +53,25 @@ var cardBackground = color.RGBA{0xf4, 0xf4, 0xf4, 0xff}
 // share cards.
 func CardHeight(width int) int { return (width*4 + 2) / 5 }
 
-// PerOwner is how many renders of one owner's paints run at once. A
-// render the cache cannot answer costs up to seconds of a CPU (a 1 MiB
-// drawing), and any width is a new one, so without this one user asking
-// for new widths of a hostile drawing would hold every slot and everyone
-// else's thumbnails would wait and fail. With it, one user (and the
-// share links of their paints: they render as their owner) holds at most
-// one slot; their other renders wait their turn, within the same
-// DefaultWait.
-const PerOwner = 1
-
-// Renderer renders paints, at most Slots at a time and PerOwner of one
-// owner's, through a cache. It is safe for concurrent use; one serves
-// the whole server.
+// Renderer renders paints, at most Slots at a time and one of each
+// owner's, through a cache. It is safe for concurrent use; one serves the
+// whole server.
+//
+// A render the cache cannot answer costs up to seconds of a CPU (a 1 MiB
+// drawing), and any width is a new one, so without the owner's turn one
+// user asking for new widths of a hostile drawing would hold every slot
+// and everyone else's thumbnails would wait and fail. With it, one user
+// (and the share links of their paints: they render as their owner)
+// holds at most one slot; their other renders wait their turn, within
+// the same DefaultWait.
 type Renderer struct {
 	cache *render.Cache
 	slots chan struct{}
 	wait  time.Duration
 
-	mu     sync.Mutex
-	owners map[string]*owner // the owners that have a render running or waiting
+	owners keylock.Locks // one render at a time per owner
 	// draw renders one image; a seam for tests (a slow renderer).
 	draw func(out io.Writer, actions string, width int, format string) error
-}
-
-// owner is one owner's turns: a render holds one while it waits for a
-// slot and runs.
-type owner struct {
-	turns chan struct{} // PerOwner
-	users int           // requests holding or waiting for a turn
 }
 
 // DefaultWait is the longest a request waits for its owner's turn and a
@@ -99,8 +89,7 @@ func New(cacheBytes, slots int) *Renderer {
 	if slots <= 0 {
 		slots = runtime.NumCPU()
 	}
-	return &Renderer{cache: render.NewCache(cacheBytes), slots: make(chan struct{}, slots), wait: DefaultWait,
-		owners: make(map[string]*owner), draw: draw}
+	return &Renderer{cache: render.NewCache(cacheBytes), slots: make(chan struct{}, slots), wait: DefaultWait, draw: draw}
 }
 
 // draw renders actions in format.
@@ -140,9 +129,8 @@ func key(p paint.Paint, width int, format string) render.Key {
 
 // Render returns p at width (clamped by render.Size) in format (PNG, SVG
 // or Card), from the cache or rendered now. A render waits for its
-// owner's turn (PerOwner, the owner being p.OpenID), then for a render
-// slot, until ctx ends or DefaultWait passes in all, then fails with
-// ErrBusy.
+// owner's turn (the owner being p.OpenID), then for a render slot, until
+// ctx ends or DefaultWait passes in all, then fails with ErrBusy.
 func (rd *Renderer) Render(ctx context.Context, p paint.Paint, width int, format string) (Image, error) {
 	width, _ = render.Size(width)
 	img := Image{ContentType: "image/png", ETag: Tag(p, width, format)}
@@ -154,16 +142,17 @@ func (rd *Renderer) Render(ctx context.Context, p paint.Paint, width int, format
 		img.Data = b
 		return img, nil
 	}
-	wait := time.NewTimer(rd.wait)
-	defer wait.Stop()
-	o := rd.owner(p.OpenID)
-	defer rd.leave(p.OpenID, o)
-	if err := take(ctx, wait.C, o.turns); err != nil {
-		return Image{}, err
+	wctx, cancel := context.WithTimeout(ctx, rd.wait)
+	defer cancel()
+	unlock, err := rd.owners.Lock(wctx, p.OpenID)
+	if err != nil {
+		return Image{}, busy(ctx)
 	}
-	defer func() { <-o.turns }()
-	if err := take(ctx, wait.C, rd.slots); err != nil {
-		return Image{}, err
+	defer unlock()
+	select {
+	case rd.slots <- struct{}{}:
+	case <-wctx.Done():
+		return Image{}, busy(ctx)
 	}
 	defer func() { <-rd.slots }()
 	// Another request may have rendered it while this one waited.
@@ -180,39 +169,13 @@ func (rd *Renderer) Render(ctx context.Context, p paint.Paint, width int, format
 	return img, nil
 }
 
-// take waits for room in sem until ctx ends or timeout fires.
-func take(ctx context.Context, timeout <-chan time.Time, sem chan struct{}) error {
-	select {
-	case sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
-	case <-timeout:
-		return ErrBusy
+// busy is the error of a render that waited too long: ErrBusy, with the
+// request's own context error when that ended it.
+func busy(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %w", ErrBusy, err)
 	}
-}
-
-// owner returns id's turns, counting the caller in until leave.
-func (rd *Renderer) owner(id string) *owner {
-	rd.mu.Lock()
-	defer rd.mu.Unlock()
-	o := rd.owners[id]
-	if o == nil {
-		o = &owner{turns: make(chan struct{}, PerOwner)}
-		rd.owners[id] = o
-	}
-	o.users++
-	return o
-}
-
-// leave counts the caller out of o, forgetting the owner when no render
-// of theirs runs or waits, so the map holds only current owners.
-func (rd *Renderer) leave(id string, o *owner) {
-	rd.mu.Lock()
-	defer rd.mu.Unlock()
-	if o.users--; o.users == 0 {
-		delete(rd.owners, id)
-	}
+	return ErrBusy
 }
 
 // Cached reports how many images the cache holds and their bytes.

@@ -157,10 +157,8 @@ func TestOneOwnerCannotTakeEverySlot(t *testing.T) {
 			t.Fatalf("third, after the first: got %v, want its picture", err)
 		}
 	})
-	rd.mu.Lock()
-	defer rd.mu.Unlock()
-	if len(rd.owners) != 0 {
-		t.Errorf("owners after every render ended: got %d, want none", len(rd.owners))
+	if n := rd.owners.Len(); n != 0 {
+		t.Errorf("owners after every render ended: got %d, want none", n)
 	}
 }
 
@@ -174,11 +172,7 @@ func waiting(t *testing.T, rd *Renderer, started <-chan int, owner string, n int
 			t.Fatalf("%s's render at %d started while another of theirs runs", owner, w)
 		default:
 		}
-		rd.mu.Lock()
-		o := rd.owners[owner]
-		got := o != nil && o.users == n
-		rd.mu.Unlock()
-		if got {
+		if rd.owners.Users(owner) == n {
 			return
 		}
 		if time.Now().After(deadline) {

@@ -128,7 +128,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch kind {
 	case "png", "card":
 		// Rendered as the paint's owner: the link's visitors share the
-		// owner's turn (picture.PerOwner), so a hostile drawing shared
+		// owner's turn (picture.Renderer), so a hostile drawing shared
 		// takes no more than one render slot either.
 		width, format := ImageWidth, picture.PNG
 		if kind == "card" {
