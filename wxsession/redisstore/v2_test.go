@@ -134,6 +134,15 @@ func (a *v2app) refusedSoon(token string) string {
 	}
 }
 
+// onRedis starts a Redis for t and returns a client of it, a key prefix
+// and the fake WeChat that the v2 apps of a test share.
+func onRedis(t *testing.T) (*redis.Client, string, *countingWeChat) {
+	r := testenv.StartRedis(t)
+	client := redis.NewClient(&redis.Options{Addr: r.Addr})
+	t.Cleanup(func() { client.Close() })
+	return client, newPrefix(), newWeChat()
+}
+
 func newWeChat() *countingWeChat {
 	return &countingWeChat{sim: wechatsim.New(wechatsim.Config{Apps: map[string]string{"wxredis": "redis-secret"}})}
 }
@@ -249,11 +258,7 @@ func TestV2OnRedis(t *testing.T) {
 // the simulator refuses a second exchange of a code, so a second
 // exchange would show as a failed login.
 func TestV2ConcurrentLoginsOnRedis(t *testing.T) {
-	r := testenv.StartRedis(t)
-	client := redis.NewClient(&redis.Options{Addr: r.Addr})
-	t.Cleanup(func() { client.Close() })
-	prefix := newPrefix()
-	wx := newWeChat()
+	client, prefix, wx := onRedis(t)
 	a := newV2App(t, client, prefix, wx, nil)
 	code := wx.code("ann")
 	first := a.login(code) // the one exchange; the rest are retries
@@ -275,11 +280,7 @@ func TestV2ConcurrentLoginsOnRedis(t *testing.T) {
 // TestV2ConcurrentFirstLoginsOnRedis: 50 logins with one fresh code at
 // once on one instance: one exchange, one session.
 func TestV2ConcurrentFirstLoginsOnRedis(t *testing.T) {
-	r := testenv.StartRedis(t)
-	client := redis.NewClient(&redis.Options{Addr: r.Addr})
-	t.Cleanup(func() { client.Close() })
-	prefix := newPrefix()
-	wx := newWeChat()
+	client, prefix, wx := onRedis(t)
 	wx.sim.SetDelay(100 * time.Millisecond)
 	a := newV2App(t, client, prefix, wx, func(c *wxsession.Config) { c.MaxSessions = 50 })
 	code := wx.code("ann")
@@ -303,11 +304,7 @@ func TestV2ConcurrentFirstLoginsOnRedis(t *testing.T) {
 // the other; that one waits for the first one's session and answers it.
 // Every login gets the one token.
 func TestV2FreshCodeOnTwoInstances(t *testing.T) {
-	r := testenv.StartRedis(t)
-	client := redis.NewClient(&redis.Options{Addr: r.Addr})
-	t.Cleanup(func() { client.Close() })
-	prefix := newPrefix()
-	wx := newWeChat()
+	client, prefix, wx := onRedis(t)
 	wx.sim.SetDelay(100 * time.Millisecond)
 	a := newV2App(t, client, prefix, wx, nil)
 	b := newV2App(t, client, prefix, wx, nil)
